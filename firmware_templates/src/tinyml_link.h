@@ -1,0 +1,65 @@
+/* tinyml serial link: binary frames with length and CRC, delimited by COBS.
+ *
+ * On the wire a frame is COBS(body) followed by one 0x00 byte. The body is
+ *   version(1) type(1) seq(1) length(2, little endian) payload(length) crc16(2, little endian)
+ * with the CRC (CRC-16/CCITT-FALSE) over everything before it. COBS removes every 0x00
+ * from the body, so a receiver that lost sync (noise, a dropped byte, a reset mid-frame)
+ * is back in step at the next 0x00, and the CRC catches what got through corrupted.
+ * The same definition lives in tinyml/link/frame.py; change both or neither.
+ */
+#ifndef TINYML_LINK_H
+#define TINYML_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TM_LINK_VERSION 1u
+#define TM_HEADER_BYTES 5u
+#define TM_CRC_BYTES 2u
+/* Encoded size of a body of n bytes: one COBS code byte per 254 data bytes, plus the delimiter. */
+#define TM_ENCODED_MAX(n) ((n) + ((n) / 254u) + 2u)
+
+/* Requests (host -> device); a reply carries the request's type | TM_REPLY. */
+#define TM_MSG_INFO 0x01u
+#define TM_REPLY 0x80u
+#define TM_MSG_ERROR 0x7Fu
+
+/* Error codes in the first payload byte of a TM_MSG_ERROR frame. */
+#define TM_ERR_CRC 1u          /* the frame's CRC did not match: resend */
+#define TM_ERR_TOO_LONG 2u     /* the frame did not fit the device's receive buffer */
+#define TM_ERR_UNKNOWN_TYPE 3u /* the firmware does not implement this request */
+#define TM_ERR_VERSION 4u      /* protocol version differs; payload[1] is the device's */
+#define TM_ERR_LENGTH 5u       /* the length field disagrees with the frame's size */
+
+typedef struct {
+    uint8_t version;
+    uint8_t type;
+    uint8_t seq;
+    uint16_t length;
+    const uint8_t *payload;
+} tm_frame_t;
+
+/* Receiver state: encoded bytes accumulate in buf until a 0x00 arrives. */
+typedef struct {
+    uint8_t *buf;
+    uint16_t capacity;
+    uint16_t used;
+    uint8_t overflow;
+} tm_rx_t;
+
+enum {
+    TM_RX_PENDING = 0,   /* no complete frame yet */
+    TM_RX_FRAME = 1,     /* *frame holds a valid frame (payload points into rx->buf) */
+    TM_RX_ERROR = -1     /* a damaged frame was dropped; *error says why */
+};
+
+uint16_t tm_crc16(const uint8_t *data, size_t length, uint16_t crc);
+void tm_rx_init(tm_rx_t *rx, uint8_t *buf, uint16_t capacity);
+int tm_rx_feed(tm_rx_t *rx, uint8_t byte, tm_frame_t *frame, uint8_t *error);
+
+/* Encodes a frame into out (capacity bytes), delimiter included.
+ * Returns the number of bytes to send, or 0 when it does not fit. */
+size_t tm_encode(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length,
+                 uint8_t *out, size_t capacity);
+
+#endif

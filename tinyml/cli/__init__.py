@@ -1,0 +1,47 @@
+"""The `tinyml` command: a thin layer over the Python API, one module per command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tinyml import __version__
+from tinyml.cli import boards, build, flash, info
+from tinyml.errors import TinymlError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tinyml")
+def cli() -> None:
+    """tinyml: from data to a validated microcontroller firmware.
+
+    \b
+    The pipeline, one command per stage:
+      tinyml boards                      what you can build for
+      tinyml build --board B             render the firmware and build it with PlatformIO
+      tinyml flash --board B             put it on a board (emulated boards start in QEMU)
+      tinyml info --port URL             ask the firmware who it is
+
+    Run `tinyml COMMAND --help` for each command's options and examples.
+    """
+
+
+for command in (boards.command, build.command, flash.command, info.command):
+    cli.add_command(command)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except TinymlError as exc:
+        click.secho(f"Error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

@@ -1,0 +1,133 @@
+"""Talks to a tinyml firmware over any pyserial URL: /dev/ttyACM0, socket://host:port, rfc2217://...
+
+Every read has a deadline, every request a bounded number of retries; damaged frames are
+skipped and the request resent, so noise on the link costs time, never a wrong answer.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import serial
+
+from tinyml.errors import DeviceError, TinymlError
+from tinyml.link import frame as fr
+
+READ_SLICE_S = 0.02
+
+
+def _open_hint(url: str) -> str:
+    if url.startswith("socket://"):
+        return ("Is the emulator running? `tinyml flash --board emu-cortex-m4` starts one "
+                "and prints its URL.")
+    return "Is the board plugged in and the port free? `tinyml ports` lists serial ports."
+
+
+class DeviceClient:
+    """One open link to a device. Use as a context manager, or call close()."""
+
+    def __init__(self, port: serial.SerialBase, url: str, timeout: float = 2.0, retries: int = 3):
+        self.port = port
+        self.url = url
+        self.timeout = timeout
+        self.retries = retries
+        self.decoder = fr.FrameDecoder()
+        self.resends = 0
+        self._seq = 0
+
+    def __enter__(self) -> "DeviceClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except (OSError, serial.SerialException):
+            pass
+
+    def _next_seq(self) -> int:
+        self._seq = (self._seq + 1) % 0xFF  # 0xFF is reserved for "unknown" in error replies
+        return self._seq
+
+    def _read_frames(self) -> list[fr.Frame]:
+        try:
+            data = self.port.read(max(1, self.port.in_waiting))
+        except (OSError, serial.SerialException) as exc:
+            raise DeviceError(f"lost the connection to {self.url} ({exc}). "
+                              "Was the board reset or the emulator stopped?") from None
+        return self.decoder.feed(data) if data else []
+
+    def request(self, msg_type: int, payload: bytes = b"") -> fr.Frame:
+        """Sends one request and returns the device's reply frame.
+
+        Resends after a timeout or when the device reports a damaged frame; raises DeviceError
+        once `retries` resends have gone unanswered.
+        """
+        seq = self._next_seq()
+        wire = fr.encode_frame(fr.Frame(type=msg_type, seq=seq, payload=payload))
+        for attempt in range(self.retries + 1):
+            if attempt:
+                self.resends += 1
+            try:
+                self.port.write(wire)
+                self.port.flush()
+            except (OSError, serial.SerialException) as exc:
+                raise DeviceError(f"cannot write to {self.url} ({exc}).") from None
+            deadline = time.monotonic() + self.timeout
+            while time.monotonic() < deadline:
+                for reply in self._read_frames():
+                    if reply.type == fr.MSG_ERROR and reply.payload[:1] in (
+                            bytes([fr.ERR_CRC]), bytes([fr.ERR_LENGTH])):
+                        deadline = 0.0  # the device saw damage: resend now
+                        break
+                    if reply.seq != seq:
+                        continue  # a late answer to an earlier attempt
+                    if reply.type == fr.MSG_ERROR:
+                        self._raise_device_error(reply)
+                    if reply.type == msg_type | fr.REPLY:
+                        return reply
+        raise DeviceError(
+            f"no answer from {self.url} after {self.retries + 1} tries of {self.timeout:g} s. "
+            "Is a tinyml firmware running there, at the right baud rate?")
+
+    def _raise_device_error(self, reply: fr.Frame) -> None:
+        code = reply.payload[0] if reply.payload else 0
+        what = fr.ERROR_NAMES.get(code, f"error code {code}")
+        if code == fr.ERR_VERSION and len(reply.payload) > 1:
+            raise DeviceError(f"the firmware speaks protocol v{reply.payload[1]}, this tinyml "
+                              f"speaks v{fr.VERSION}: rebuild and flash the firmware.")
+        raise DeviceError(f"the device at {self.url} refused the request: {what}.")
+
+    def info(self) -> dict[str, str]:
+        """The firmware's identity: protocol, firmware version, board, build id, app, buffers."""
+        reply = self.request(fr.MSG_INFO)
+        fields = {}
+        for line in reply.payload.decode("ascii", "replace").splitlines():
+            key, _, value = line.partition("=")
+            fields[key] = value
+        return fields
+
+
+def open_device(url: str, baud: int = 115200, timeout: float = 2.0, retries: int = 3) -> DeviceClient:
+    """Opens a pyserial URL; a port that cannot be opened is a TinymlError naming the fix."""
+    try:
+        port = serial.serial_for_url(url, baudrate=baud, timeout=READ_SLICE_S,
+                                     write_timeout=timeout, do_not_open=True)
+        if url.startswith("socket://"):
+            # pyserial's connect would otherwise wait up to its own default on a silent host.
+            socket.setdefaulttimeout(timeout)
+            try:
+                port.open()
+            finally:
+                socket.setdefaulttimeout(None)
+            # QEMU's chardev has nodelay=on; without it here too each small exchange stalls ~40 ms.
+            port._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        else:
+            port.open()
+    except (OSError, ValueError, serial.SerialException) as exc:
+        reason = str(exc).split(": ", 1)[-1] if "could not open port" in str(exc).lower() else str(exc)
+        raise TinymlError(f"cannot open serial port {url}: {reason}. {_open_hint(url)}") from None
+    return DeviceClient(port, url, timeout=timeout, retries=retries)
