@@ -7,7 +7,7 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import boards, build, flash, info
+from tinyml.cli import boards, build, doctor, flash, info
 from tinyml.errors import TinymlError
 
 
@@ -22,12 +22,13 @@ def cli() -> None:
       tinyml build --board B             render the firmware and build it with PlatformIO
       tinyml flash --board B             put it on a board (emulated boards start in QEMU)
       tinyml info --port URL             ask the firmware who it is
+      tinyml doctor                      check the whole loop on an emulated board
 
     Run `tinyml COMMAND --help` for each command's options and examples.
     """
 
 
-for command in (boards.command, build.command, flash.command, info.command):
+for command in (boards.command, build.command, flash.command, info.command, doctor.command):
     cli.add_command(command)
 
 

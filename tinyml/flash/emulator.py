@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tinyml.boards import Board
 from tinyml.errors import TinymlError
+from tinyml.link.frame import MSG_INFO, REPLY, Frame, FrameDecoder, encode_frame
 from tinyml.tools import proc
 
 START_TIMEOUT_S = 15.0
@@ -123,8 +124,35 @@ def _start_qemu(board: Board, firmware: Path, tcp_port: int | None) -> RunningBo
             if "Address already in use" in str(exc) and attempt + 1 < attempts:
                 continue  # another program took the port between our check and QEMU's bind
             raise
-        return RunningBoard(board, process, f"socket://127.0.0.1:{port}", process.stderr, lines)
+        running = RunningBoard(board, process, f"socket://127.0.0.1:{port}", process.stderr, lines)
+        _wait_until_firmware_answers(running, port)
+        return running
     raise AssertionError("unreachable")
+
+
+def _wait_until_firmware_answers(running: RunningBoard, port: int) -> None:
+    """QEMU holds the machine until the first client connects (wait=on), then takes about a
+    second to start it. Be that first client, so the board handed out is already running."""
+    request = encode_frame(Frame(MSG_INFO, 0))
+    decoder = FrameDecoder()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=START_TIMEOUT_S) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.sendall(request)
+            while time.monotonic() < deadline:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                data = sock.recv(4096)
+                if not data:
+                    break
+                if any(f.type == MSG_INFO | REPLY for f in decoder.feed(data)):
+                    return
+    except OSError:
+        pass
+    running.stop()
+    tail = " | ".join(running.log[-5:]) or "no output"
+    raise TinymlError(f"the firmware on {running.board.id} did not answer within "
+                      f"{START_TIMEOUT_S:g} s of starting; it may have crashed at start-up ({tail}).")
 
 
 def _start_native(board: Board, firmware: Path) -> RunningBoard:

@@ -15,6 +15,7 @@ from tinyml.errors import DeviceError, TinymlError
 from tinyml.link import frame as fr
 
 READ_SLICE_S = 0.02
+UNKNOWN_SEQ = 0xFF  # the device's seq in replies to frames too damaged to read
 
 
 def _open_hint(url: str) -> str:
@@ -79,26 +80,27 @@ class DeviceClient:
             deadline = time.monotonic() + self.timeout
             while time.monotonic() < deadline:
                 for reply in self._read_frames():
-                    if reply.type == fr.MSG_ERROR and reply.payload[:1] in (
-                            bytes([fr.ERR_CRC]), bytes([fr.ERR_LENGTH])):
-                        deadline = 0.0  # the device saw damage: resend now
-                        break
-                    if reply.seq != seq:
-                        continue  # a late answer to an earlier attempt
-                    if reply.type == fr.MSG_ERROR:
-                        self._raise_device_error(reply)
-                    if reply.type == msg_type | fr.REPLY:
+                    if reply.type == fr.MSG_ERROR and reply.seq in (seq, UNKNOWN_SEQ):
+                        if reply.payload[:1] in (bytes([fr.ERR_CRC]), bytes([fr.ERR_LENGTH])):
+                            deadline = 0.0  # the device saw a damaged frame: resend now
+                            break
+                        self._raise_device_error(reply, len(wire))
+                    if reply.seq == seq and reply.type == msg_type | fr.REPLY:
                         return reply
+                    # anything else is a late answer to an earlier attempt: skip it
         raise DeviceError(
             f"no answer from {self.url} after {self.retries + 1} tries of {self.timeout:g} s. "
             "Is a tinyml firmware running there, at the right baud rate?")
 
-    def _raise_device_error(self, reply: fr.Frame) -> None:
+    def _raise_device_error(self, reply: fr.Frame, wire_bytes: int) -> None:
         code = reply.payload[0] if reply.payload else 0
-        what = fr.ERROR_NAMES.get(code, f"error code {code}")
         if code == fr.ERR_VERSION and len(reply.payload) > 1:
             raise DeviceError(f"the firmware speaks protocol v{reply.payload[1]}, this tinyml "
                               f"speaks v{fr.VERSION}: rebuild and flash the firmware.")
+        if code == fr.ERR_TOO_LONG:
+            raise DeviceError(f"a {wire_bytes}-byte frame is longer than the receive buffer of the "
+                              f"device at {self.url} (`tinyml info` shows rx_buffer): send it in chunks.")
+        what = fr.ERROR_NAMES.get(code, f"error code {code}")
         raise DeviceError(f"the device at {self.url} refused the request: {what}.")
 
     def info(self) -> dict[str, str]:
