@@ -1,0 +1,67 @@
+"""The compile stage end to end: read, lower each operator, plan memory, write C."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinyml.compile import codegen
+from tinyml.compile.model import Model, read_tflite
+from tinyml.compile.ops import Call, CompileError, lower
+from tinyml.compile.planner import Plan, plan_memory
+
+
+@dataclass
+class LayerInfo:
+    index: int
+    opcode: str
+    kernel: str
+    output_shape: tuple[int, ...]
+    macs: int
+    arena_offset: int
+    in_place: bool
+
+
+@dataclass
+class CompileResult:
+    name: str
+    out_dir: Path
+    files: list[Path]
+    arena_bytes: int
+    weights_bytes: int
+    macs: int
+    model_hash: str
+    layers: list[LayerInfo] = field(default_factory=list)
+
+
+def _check_io(model: Model) -> None:
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise CompileError(f"the model has {len(model.inputs)} inputs and {len(model.outputs)} "
+                           "outputs; tinyml compiles single-input, single-output models")
+    for role, index in (("input", model.inputs[0]), ("output", model.outputs[0])):
+        t = model.tensor(index)
+        if t.dtype != "int8":
+            raise CompileError(f"the model's {role} '{t.name}' is {t.dtype}: tinyml compiles "
+                               "full-integer models with int8 input and output. Convert with "
+                               "`tinyml convert` (or TFLiteConverter with inference_input_type="
+                               "tf.int8, inference_output_type=tf.int8).")
+
+
+def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str = "model") -> CompileResult:
+    """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError."""
+    raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
+    model = read_tflite(model_path)
+    _check_io(model)
+    calls: list[Call] = [lower(model, op) for op in model.operators]
+    plan: Plan = plan_memory(model, calls)
+    model_hash = hashlib.sha256(raw).hexdigest()
+    files = codegen.generate(model, calls, plan, Path(out_dir), name, model_hash)
+    weights = sum(c.values.nbytes for call in calls for c in call.constants)
+    layers = [LayerInfo(c.op.index, c.op.opcode, c.function or "(alias)",
+                        model.tensor(c.op.outputs[0]).shape, c.macs,
+                        plan.offsets[c.op.outputs[0]], c.op.index in plan.inplace_ops)
+              for c in calls]
+    return CompileResult(name=name, out_dir=Path(out_dir), files=files,
+                         arena_bytes=plan.arena_bytes, weights_bytes=weights,
+                         macs=sum(c.macs for c in calls), model_hash=model_hash, layers=layers)

@@ -1,0 +1,101 @@
+"""What an operator lowers to, and the checks every int8 operator shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinyml.compile.flatbuffer import ModelError
+from tinyml.compile.model import Model, Operator, Tensor
+
+
+class CompileError(ModelError):
+    """The model is valid TFLite, but not something tinyml can compile (op, type, shape)."""
+
+
+@dataclass
+class Const:
+    """A constant array the generated code holds in flash."""
+    suffix: str          # C name is op<N>_<suffix>
+    ctype: str           # int8_t, int32_t
+    values: np.ndarray
+
+
+@dataclass
+class Call:
+    """One kernel call in the generated invoke()."""
+    op: Operator
+    function: str | None                 # None: no code (RESHAPE aliases its input)
+    params_type: str | None = None
+    params: dict = field(default_factory=dict)
+    requant: tuple[str, str] | None = None  # (multiplier, shift) const suffixes
+    args: list = field(default_factory=list)  # ("in", i) | ("out", i) | ("const", s) | ("null",) | ("scratch",)
+    constants: list[Const] = field(default_factory=list)
+    macs: int = 0
+    inplace_input: int | None = None     # position in op.inputs whose buffer the output may reuse
+    scratch_bytes: int = 0
+    alias_input: int | None = None       # output IS this input (same bytes, no code)
+
+
+def tensors(model: Model, op: Operator) -> tuple[list[Tensor | None], list[Tensor]]:
+    ins = [model.tensor(i) if i >= 0 else None for i in op.inputs]
+    outs = [model.tensor(i) for i in op.outputs]
+    return ins, outs
+
+
+def require_int8(op: Operator, *ts: Tensor) -> None:
+    for t in ts:
+        if t.dtype != "int8":
+            hint = (" This looks like a float model: convert it to full-integer int8 "
+                    "(`tinyml convert`) first." if t.dtype == "float32" else "")
+            raise CompileError(f"{op.describe()}: tensor '{t.name}' is {t.dtype}; tinyml compiles "
+                               f"int8 activations only.{hint}")
+        t.quant()
+
+
+def require_constant(op: Operator, t: Tensor | None, what: str) -> Tensor:
+    if t is None or not t.is_constant:
+        raise CompileError(f"{op.describe()}: its {what} must be a constant tensor in the model")
+    return t
+
+
+def require_nhwc_batch1(op: Operator, t: Tensor) -> tuple[int, int, int]:
+    if len(t.shape) != 4 or t.shape[0] != 1:
+        raise CompileError(f"{op.describe()}: tensor '{t.name}' has shape {list(t.shape)}; "
+                           "expected [1, height, width, channels]")
+    return t.shape[1], t.shape[2], t.shape[3]
+
+
+def require_activation(op: Operator) -> str:
+    act = op.options.get("activation", "NONE")
+    if act not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        raise CompileError(f"{op.describe()}: fused activation {act} is not supported")
+    return act
+
+
+def padding(op: Operator, in_size: int, filter_size: int, stride: int, dilation: int,
+            out_size: int) -> int:
+    """TFLite's padding before the first row/column (SAME: half the total, rounded down)."""
+    if stride < 1 or dilation < 1:
+        raise CompileError(f"{op.describe()}: stride {stride} and dilation {dilation} must be >= 1")
+    effective = (filter_size - 1) * dilation + 1
+    if op.options.get("padding") == "SAME":
+        expected = (in_size + stride - 1) // stride
+    elif op.options.get("padding") == "VALID":
+        expected = (in_size + stride - effective) // stride
+    else:
+        raise CompileError(f"{op.describe()}: unknown padding {op.options.get('padding')}")
+    if expected != out_size:
+        raise CompileError(f"{op.describe()}: output size {out_size} disagrees with "
+                           f"{op.options['padding']} padding (expected {expected})")
+    total = max((out_size - 1) * stride + effective - in_size, 0)
+    return total // 2
+
+
+def fits(op: Operator, **values: int) -> None:
+    """The kernels' parameter structs use 16-bit dimensions and 8-bit filter/stride fields."""
+    for name, value in values.items():
+        limit = 255 if name.startswith(("filter", "stride", "dilation", "pad", "depth")) else 65535
+        if not 0 <= value <= limit:
+            raise CompileError(f"{op.describe()}: {name} = {value} exceeds the kernel's limit {limit}")

@@ -1,0 +1,47 @@
+"""DEPTHWISE_CONV_2D: per-channel int8; with depth multiplier 1 it runs in place."""
+
+import numpy as np
+
+from tinyml.compile.model import Model, Operator
+from tinyml.compile.ops.base import (Call, CompileError, Const, fits, padding, require_constant,
+                                     require_int8, require_nhwc_batch1, tensors)
+from tinyml.compile.ops.conv2d import conv_requant
+
+
+def lower(model: Model, op: Operator) -> Call:
+    ins, (y,) = tensors(model, op)
+    x, w, b = (ins + [None] * 3)[:3]
+    require_int8(op, x, y)
+    w = require_constant(op, w, "filter")
+    in_h, in_w, in_c = require_nhwc_batch1(op, x)
+    out_h, out_w, out_c = require_nhwc_batch1(op, y)
+    _, k_h, k_w, k_c = w.shape
+    o = op.options
+    multiplier = o["depth_multiplier"] or (out_c // in_c)
+    if k_c != out_c or in_c * multiplier != out_c:
+        raise CompileError(f"{op.describe()}: {in_c} input channels x depth multiplier "
+                           f"{multiplier} does not give {out_c} outputs (filter {list(w.shape)})")
+    pad_h = padding(op, in_h, k_h, o["stride_h"], o["dilation_h"], out_h)
+    pad_w = padding(op, in_w, k_w, o["stride_w"], o["dilation_w"], out_w)
+    fits(op, in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
+         filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],
+         dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h, pad_w=pad_w,
+         depth_multiplier=multiplier)
+    in_zp, out_zp, mult, shift, act_min, act_max = conv_requant(op, x, w, y, out_c)
+    bias = np.zeros(out_c, dtype=np.int32)
+    if b is not None:
+        bias = require_constant(op, b, "bias").data.astype(np.int32)
+    params = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
+                  filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],
+                  dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h,
+                  pad_w=pad_w, depth_multiplier=multiplier, act_min=act_min, act_max=act_max,
+                  input_offset=-in_zp, output_offset=out_zp)
+    constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias),
+                 Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
+    in_place = multiplier == 1
+    args = [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0),
+            ("scratch",) if in_place else ("null",)]
+    return Call(op, "tm_depthwise_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
+                args, constants, macs=out_h * out_w * out_c * k_h * k_w,
+                inplace_input=0 if in_place else None,
+                scratch_bytes=in_h * in_w if in_place else 0)

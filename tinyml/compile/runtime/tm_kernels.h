@@ -1,0 +1,112 @@
+/* tinyml int8 kernel library: the operators `tinyml compile` emits calls to.
+ *
+ * Freestanding C99, no malloc, no float. Every kernel computes exactly what TFLite Micro's
+ * reference kernel computes, bit for bit; on Cortex-M cores with the DSP extension
+ * (__ARM_FEATURE_DSP) the inner loops use SIMD intrinsics with the same results.
+ * One operator per file; the shared arithmetic is in tm_math.h.
+ */
+#ifndef TM_KERNELS_H
+#define TM_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Shapes are NHWC with N = 1. Offsets: input_offset = -input_zero_point,
+ * output_offset = output_zero_point. act_min/act_max clamp the fused activation. */
+typedef struct {
+    uint16_t in_h, in_w, in_c;
+    uint16_t out_h, out_w, out_c;
+    uint8_t filter_h, filter_w;
+    uint8_t stride_h, stride_w;
+    uint8_t dilation_h, dilation_w;
+    uint8_t pad_h, pad_w;
+    uint8_t depth_multiplier; /* depthwise only */
+    int8_t act_min, act_max;
+    int32_t input_offset;
+    int32_t output_offset;
+} tm_conv_params_t;
+
+/* Per output channel requantization: out = (acc * multiplier[c]) >> (31 - shift[c]), rounded. */
+typedef struct {
+    const int32_t *multiplier;
+    const int8_t *shift;
+} tm_requant_t;
+
+/* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL. */
+void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
+                  const int8_t *filter, const int32_t *bias, int8_t *output);
+
+/* CONV_2D with a 1x1 filter, stride 1, no padding. bias must already include
+ * input_offset * sum(filter) of its channel (folded at compile time). input and output may
+ * be the same buffer: scratch (out_c bytes) holds one pixel's outputs. */
+void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
+                      const int8_t *filter, const int32_t *bias, int8_t *output, int8_t *scratch);
+
+/* DEPTHWISE_CONV_2D. filter is [filter_h][filter_w][out_c]. With depth_multiplier 1, input and
+ * output may be the same buffer: scratch (in_h * in_w bytes) holds one input channel. */
+void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
+                            const int8_t *filter, const int32_t *bias, int8_t *output,
+                            int8_t *scratch);
+
+typedef struct {
+    uint16_t batches, in_depth, out_depth;
+    int8_t act_min, act_max;
+    int32_t input_offset;  /* -input_zero_point (already folded into bias when fold_offset) */
+    int32_t filter_offset; /* -filter_zero_point */
+    int32_t output_offset;
+    uint8_t per_channel;   /* q holds out_depth entries rather than one */
+} tm_fc_params_t;
+
+/* FULLY_CONNECTED. filter is [out_depth][in_depth]; bias (never NULL) already includes
+ * input_offset * (sum(filter row) + in_depth * filter_offset). */
+void tm_fully_connected_s8(const tm_fc_params_t *p, const tm_requant_t *q, const int8_t *input,
+                           const int8_t *filter, const int32_t *bias, int8_t *output);
+
+typedef struct {
+    uint16_t in_h, in_w, channels;
+    uint16_t out_h, out_w;
+    uint8_t filter_h, filter_w;
+    uint8_t stride_h, stride_w;
+    uint8_t pad_h, pad_w;
+    int8_t act_min, act_max;
+} tm_pool_params_t;
+
+/* AVERAGE_POOL_2D: the window is clipped at the borders and the average rounded half away
+ * from zero. Input and output may be the same buffer when the output is 1x1. */
+void tm_average_pool2d_s8(const tm_pool_params_t *p, const int8_t *input, int8_t *output);
+
+/* MAX_POOL_2D. */
+void tm_max_pool2d_s8(const tm_pool_params_t *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    uint16_t rows, depth;
+    int32_t input_multiplier;
+    int8_t input_left_shift;
+    int32_t diff_min;
+    int32_t output_offset; /* output zero point: -128 for the usual 1/256 scale */
+} tm_softmax_params_t;
+
+/* SOFTMAX, int8 in and out, with TFLite's fixed-point exp. Input and output may alias. */
+void tm_softmax_s8(const tm_softmax_params_t *p, const int8_t *input, int8_t *output);
+
+typedef struct {
+    uint32_t size;
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t input1_multiplier, input2_multiplier, output_multiplier;
+    int8_t input1_shift, input2_shift, output_shift;
+    uint8_t left_shift;
+    int8_t act_min, act_max;
+} tm_add_params_t;
+
+/* ADD of two same-shaped int8 tensors. Output may alias either input. */
+void tm_add_s8(const tm_add_params_t *p, const int8_t *input1, const int8_t *input2,
+               int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,29 @@
+/* MAX_POOL_2D, int8: the largest in-bounds value of the window, clamped by the activation. */
+#include "tm_kernels.h"
+#include "tm_math.h"
+
+void tm_max_pool2d_s8(const tm_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    int oy, ox, c, y, x;
+    for (oy = 0; oy < p->out_h; ++oy) {
+        const int y0 = oy * p->stride_h - p->pad_h;
+        const int ys = y0 < 0 ? 0 : y0;
+        const int ye = (y0 + p->filter_h) > p->in_h ? p->in_h : (y0 + p->filter_h);
+        for (ox = 0; ox < p->out_w; ++ox) {
+            const int x0 = ox * p->stride_w - p->pad_w;
+            const int xs = x0 < 0 ? 0 : x0;
+            const int xe = (x0 + p->filter_w) > p->in_w ? p->in_w : (x0 + p->filter_w);
+            for (c = 0; c < p->channels; ++c) {
+                int32_t best = -128;
+                for (y = ys; y < ye; ++y) {
+                    for (x = xs; x < xe; ++x) {
+                        const int32_t v = input[((int32_t)y * p->in_w + x) * p->channels + c];
+                        best = v > best ? v : best;
+                    }
+                }
+                output[((int32_t)oy * p->out_w + ox) * p->channels + c] =
+                    tm_clamp_s8(best, p->act_min, p->act_max);
+            }
+        }
+    }
+}
