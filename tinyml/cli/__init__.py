@@ -7,7 +7,8 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import boards, build, doctor, flash, info
+from tinyml.cli import boards, build, compile, doctor, flash, info
+from tinyml.compile.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
 
@@ -18,6 +19,7 @@ def cli() -> None:
 
     \b
     The pipeline, one command per stage:
+      tinyml compile model.tflite -o DIR  an int8 model becomes plain C (our engine)
       tinyml boards                      what you can build for
       tinyml build --board B             render the firmware and build it with PlatformIO
       tinyml flash --board B             put it on a board (emulated boards start in QEMU)
@@ -28,14 +30,15 @@ def cli() -> None:
     """
 
 
-for command in (boards.command, build.command, flash.command, info.command, doctor.command):
+for command in (boards.command, compile.command, build.command, flash.command, info.command,
+                doctor.command):
     cli.add_command(command)
 
 
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
-    except TinymlError as exc:
+    except (TinymlError, ModelError) as exc:
         click.secho(f"Error: {exc}", fg="red", err=True)
         sys.exit(1)
     except click.exceptions.Abort:

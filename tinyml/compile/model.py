@@ -183,8 +183,9 @@ def read_tflite(source: str | Path | bytes) -> Model:
         buf, label = bytes(source), "<bytes>"
     try:
         return _read(buf, label)
-    except ModelError:
-        raise
+    except ModelError as exc:
+        message = str(exc)
+        raise ModelError(message if message.startswith(label) else f"{label}: {message}") from None
     except (ValueError, TypeError, OverflowError, MemoryError, UnicodeDecodeError) as exc:
         raise ModelError(f"{label} is not a valid TensorFlow Lite model ({exc})") from None
 
@@ -193,7 +194,7 @@ def _read(buf: bytes, label: str) -> Model:
     m = root(buf, identifier=b"TFL3")
     version = m.scalar(0, "I", 0)
     if version != 3:
-        raise ModelError(f"{label}: schema version {version}, expected 3 (TFLite flatbuffer)")
+        raise ModelError(f"schema version {version}, expected 3 (TFLite flatbuffer)")
     opcodes = []
     for oc in m.tables(1, "operator_codes"):
         deprecated = oc.scalar(0, "b", 0)
@@ -204,7 +205,7 @@ def _read(buf: bytes, label: str) -> Model:
         opcodes.append((name, oc.scalar(2, "i", 1)))
     subgraphs = m.tables(2, "subgraphs")
     if len(subgraphs) != 1:
-        raise ModelError(f"{label} has {len(subgraphs)} subgraphs; tinyml compiles single-graph "
+        raise ModelError(f"the model has {len(subgraphs)} subgraphs; tinyml compiles single-graph "
                          "models (no control flow)")
     buffers = m.tables(4, "buffers")
     g = subgraphs[0]

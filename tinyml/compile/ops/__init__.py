@@ -9,7 +9,7 @@ from __future__ import annotations
 from tinyml.compile.flatbuffer import ModelError
 from tinyml.compile.model import Model, Operator
 from tinyml.compile.ops import (add, average_pool2d, conv2d, depthwise_conv2d, fully_connected,
-                                max_pool2d, reshape, softmax)
+                                max_pool2d, mean, reshape, softmax)
 from tinyml.compile.ops.base import Call, CompileError
 
 LOWERINGS = {
@@ -19,6 +19,7 @@ LOWERINGS = {
     "DEPTHWISE_CONV_2D": depthwise_conv2d.lower,
     "FULLY_CONNECTED": fully_connected.lower,
     "MAX_POOL_2D": max_pool2d.lower,
+    "MEAN": mean.lower,
     "RESHAPE": reshape.lower,
     "SOFTMAX": softmax.lower,
 }

@@ -93,9 +93,13 @@ def padding(op: Operator, in_size: int, filter_size: int, stride: int, dilation:
     return total // 2
 
 
+BYTE_FIELDS = {"filter_h", "filter_w", "stride_h", "stride_w", "dilation_h", "dilation_w", "pad_h",
+               "pad_w", "depth_multiplier"}
+
+
 def fits(op: Operator, **values: int) -> None:
-    """The kernels' parameter structs use 16-bit dimensions and 8-bit filter/stride fields."""
+    """The kernels' parameter structs use signed 16-bit dimensions and 8-bit filter/stride fields."""
     for name, value in values.items():
-        limit = 255 if name.startswith(("filter", "stride", "dilation", "pad", "depth")) else 65535
+        limit = 255 if name in BYTE_FIELDS else 32767
         if not 0 <= value <= limit:
             raise CompileError(f"{op.describe()}: {name} = {value} exceeds the kernel's limit {limit}")

@@ -17,8 +17,8 @@ extern "C" {
 /* Shapes are NHWC with N = 1. Offsets: input_offset = -input_zero_point,
  * output_offset = output_zero_point. act_min/act_max clamp the fused activation. */
 typedef struct {
-    uint16_t in_h, in_w, in_c;
-    uint16_t out_h, out_w, out_c;
+    int16_t in_h, in_w, in_c;
+    int16_t out_h, out_w, out_c;
     uint8_t filter_h, filter_w;
     uint8_t stride_h, stride_w;
     uint8_t dilation_h, dilation_w;
@@ -52,7 +52,7 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
                             int8_t *scratch);
 
 typedef struct {
-    uint16_t batches, in_depth, out_depth;
+    int16_t batches, in_depth, out_depth;
     int8_t act_min, act_max;
     int32_t input_offset;  /* -input_zero_point (already folded into bias when fold_offset) */
     int32_t filter_offset; /* -filter_zero_point */
@@ -66,8 +66,8 @@ void tm_fully_connected_s8(const tm_fc_params_t *p, const tm_requant_t *q, const
                            const int8_t *filter, const int32_t *bias, int8_t *output);
 
 typedef struct {
-    uint16_t in_h, in_w, channels;
-    uint16_t out_h, out_w;
+    int16_t in_h, in_w, channels;
+    int16_t out_h, out_w;
     uint8_t filter_h, filter_w;
     uint8_t stride_h, stride_w;
     uint8_t pad_h, pad_w;
@@ -82,7 +82,7 @@ void tm_average_pool2d_s8(const tm_pool_params_t *p, const int8_t *input, int8_t
 void tm_max_pool2d_s8(const tm_pool_params_t *p, const int8_t *input, int8_t *output);
 
 typedef struct {
-    uint16_t rows, depth;
+    int16_t rows, depth;
     int32_t input_multiplier;
     int8_t input_left_shift;
     int32_t diff_min;
@@ -104,6 +104,16 @@ typedef struct {
 /* ADD of two same-shaped int8 tensors. Output may alias either input. */
 void tm_add_s8(const tm_add_params_t *p, const int8_t *input1, const int8_t *input2,
                int8_t *output);
+
+typedef struct {
+    int16_t in_h, in_w, channels;
+    int16_t lowest;      /* output for sums below the first threshold */
+    int16_t thresholds; /* number of thresholds */
+} tm_mean_params_t;
+
+/* MEAN over height and width (global average pooling), by thresholds on the window sum. */
+void tm_mean_s8(const tm_mean_params_t *p, const int8_t *input, const int32_t *thresholds,
+                int8_t *output);
 
 #ifdef __cplusplus
 }

@@ -26,7 +26,7 @@ static inline int32_t tm_srdhm(int32_t a, int32_t b)
         return INT32_MAX;
     }
     ab = (int64_t)a * (int64_t)b;
-    nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    nudge = ab >= 0 ? ((int32_t)1 << 30) : (1 - ((int32_t)1 << 30));
     return (int32_t)((ab + nudge) / ((int64_t)1 << 31));
 }
 

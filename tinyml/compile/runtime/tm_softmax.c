@@ -10,7 +10,7 @@
 /* Saturating x * 2^exponent for 0 < exponent < 31. */
 static int32_t shift_left_saturating(int32_t x, int exponent)
 {
-    const int32_t threshold = (int32_t)((1L << (31 - exponent)) - 1);
+    const int32_t threshold = (int32_t)(((int32_t)1 << (31 - exponent)) - 1);
     if (x > threshold) {
         return INT32_MAX;
     }
@@ -25,7 +25,7 @@ static int32_t exp_quarter_interval(int32_t a)
 {
     const int32_t exp_minus_one_eighth = 1895147668; /* exp(-1/8) */
     const int32_t one_third = 715827883;             /* 1/3 */
-    const int32_t x = a + (1 << 28);                 /* a + 1/8 */
+    const int32_t x = a + ((int32_t)1 << 28);        /* a + 1/8 */
     const int32_t x2 = tm_srdhm(x, x);
     const int32_t x3 = tm_srdhm(x2, x);
     const int32_t x4 = tm_srdhm(x2, x2);
@@ -46,13 +46,13 @@ static int32_t exp_on_negative_values(int32_t a)
         720401,     /* exp(-8)   */
         242         /* exp(-16)  */
     };
-    const int32_t one_quarter = 1 << 24;
+    const int32_t one_quarter = (int32_t)1 << 24;
     const int32_t a_mod_quarter_minus_quarter = (a & (one_quarter - 1)) - one_quarter;
     const int32_t remainder = a_mod_quarter_minus_quarter - a;
     int32_t result = exp_quarter_interval(shift_left_saturating(a_mod_quarter_minus_quarter, 5));
     int k;
     for (k = 0; k < 7; ++k) {
-        if (remainder & (1 << (24 + k))) {
+        if (remainder & ((int32_t)1 << (24 + k))) {
             result = tm_srdhm(result, factors[k]);
         }
     }
@@ -83,7 +83,7 @@ static int32_t one_over_one_plus_x(int32_t a)
     int i;
     for (i = 0; i < 3; ++i) {
         const int32_t half_denominator_times_x = tm_srdhm(half_denominator, x);
-        const int32_t one_minus = (1 << 29) - half_denominator_times_x;
+        const int32_t one_minus = ((int32_t)1 << 29) - half_denominator_times_x;
         x = x + shift_left_saturating(tm_srdhm(x, one_minus), 2);
     }
     return shift_left_saturating(x, 1);
