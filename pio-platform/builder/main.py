@@ -32,6 +32,7 @@ if toolchain == "arm-none-eabi":
         CCFLAGS=COMMON_FLAGS + machine,
         CFLAGS=["-std=c99"],
         LINKFLAGS=machine + ["-nostartfiles", "-Wl,--gc-sections", "--specs=nano.specs",
+                             "-Wl,-Map,%s" % join("$BUILD_DIR", "firmware.map"),
                              "--specs=nosys.specs", "-Wl,-T,%s" % join("$PROJECT_SRC_DIR", "link.ld")],
         LIBS=["c", "gcc"],
     )

@@ -56,10 +56,11 @@ def pio_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "platformio", *args]
 
 
-def build_firmware(board: Board, out_dir: Path, app: str = "skeleton") -> BuildResult:
+def build_firmware(board: Board, out_dir: Path, app: str = "skeleton",
+                   extra: dict[str, str | Path] | None = None) -> BuildResult:
     """Renders and builds the firmware for `board` in out_dir (a PlatformIO project)."""
     out_dir = Path(out_dir).resolve()
-    build_id = render_project(board, out_dir, app)
+    build_id = render_project(board, out_dir, app, extra)
     if board.needs_internet and not _platform_installed(board.platformio["platform"]):
         raise TinymlError(
             f"rendered the {board.id} project in {out_dir}, but building it needs PlatformIO's "

@@ -18,7 +18,12 @@ from tinyml import __version__
 from tinyml.boards import Board
 from tinyml.paths import PIO_PLATFORM_DIR, TEMPLATES_DIR
 
-APPS = ("skeleton",)
+# What each app is made of, besides the board's ports (paths relative to firmware_templates/).
+APP_SOURCES = {
+    "skeleton": ["src/*"],
+    "bench": ["src/tinyml_config.h.j2", "src/tinyml_port.h", "src/tinyml_timer.h", "apps/bench/*"],
+}
+APPS = ("skeleton",)  # the apps a user picks; "bench" is driven by benchmarks/engine.py
 BUILD_ID_PLACEHOLDER = "@BUILD_ID@"
 
 
@@ -30,13 +35,15 @@ def _template_env() -> jinja2.Environment:
     )
 
 
-def _source_files(board: Board) -> list[Path]:
-    """Template-relative paths of every file the board's firmware is made of."""
-    folders = [TEMPLATES_DIR / "src"] + [TEMPLATES_DIR / "ports" / p for p in board.ports]
+def _source_files(board: Board, app: str) -> list[Path]:
+    """Template-relative paths of every file the board's firmware for `app` is made of."""
     files = []
-    for folder in folders:
+    for pattern in APP_SOURCES[app]:
+        files += sorted(p for p in TEMPLATES_DIR.glob(pattern) if p.is_file())
+    for port in board.ports:
+        folder = TEMPLATES_DIR / "ports" / port
         if not folder.is_dir():
-            raise FileNotFoundError(f"firmware_templates has no folder {folder}")
+            raise FileNotFoundError(f"firmware_templates has no port folder {folder}")
         files += sorted(p for p in folder.iterdir() if p.is_file())
     if "arduino" in board.ports:  # the Arduino core brings its own main()
         files = [f for f in files if f.name != "tinyml_main.c"]
@@ -59,10 +66,14 @@ def platformio_env(board: Board) -> dict[str, str]:
     return options
 
 
-def render_sources(board: Board, src_dir: Path, app: str = "skeleton") -> str:
-    """Writes the firmware sources into src_dir; returns the build id."""
-    if app not in APPS:
-        raise ValueError(f"unknown app {app!r}; choose one of {', '.join(APPS)}")
+def render_sources(board: Board, src_dir: Path, app: str = "skeleton",
+                   extra: dict[str, str | Path] | None = None) -> str:
+    """Writes the firmware sources into src_dir; returns the build id.
+
+    extra: more files for src/ (name -> text, or a path to copy), e.g. a compiled model.
+    """
+    if app not in APP_SOURCES:
+        raise ValueError(f"unknown app {app!r}; choose one of {', '.join(APP_SOURCES)}")
     env = _template_env()
     context = {
         "board": board,
@@ -72,11 +83,13 @@ def render_sources(board: Board, src_dir: Path, app: str = "skeleton") -> str:
         "port_defines": board.defines,
     }
     rendered: dict[str, str] = {}
-    for rel in _source_files(board):
+    for rel in _source_files(board, app):
         if rel.suffix == ".j2":
             rendered[rel.with_suffix("").name] = env.get_template(rel.as_posix()).render(context)
         else:
             rendered[rel.name] = (TEMPLATES_DIR / rel).read_text()
+    for name, content in (extra or {}).items():
+        rendered[name] = content.read_text() if isinstance(content, Path) else content
     digest = hashlib.sha256()
     for name in sorted(rendered):
         digest.update(name.encode() + b"\0" + rendered[name].encode() + b"\0")
@@ -90,11 +103,12 @@ def render_sources(board: Board, src_dir: Path, app: str = "skeleton") -> str:
     return build_id
 
 
-def render_project(board: Board, out_dir: Path, app: str = "skeleton") -> str:
+def render_project(board: Board, out_dir: Path, app: str = "skeleton",
+                   extra: dict[str, str | Path] | None = None) -> str:
     """Writes platformio.ini and src/ for the board into out_dir; returns the build id."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    build_id = render_sources(board, out_dir / "src", app)
+    build_id = render_sources(board, out_dir / "src", app, extra)
     ini = _template_env().get_template("platformio.ini.j2").render(
         board=board, env_options=platformio_env(board), app=app, build_id=build_id)
     (out_dir / "platformio.ini").write_text(ini)

@@ -103,7 +103,7 @@ def _wait_for_line(process: subprocess.Popen, stream, pattern: re.Pattern, what:
     raise TinymlError(f"{what} exited with code {exited}: {tail}")
 
 
-def _start_qemu(board: Board, firmware: Path, tcp_port: int | None) -> RunningBoard:
+def _start_qemu(board: Board, firmware: Path, tcp_port: int | None, handshake: bool) -> RunningBoard:
     attempts = 1 if tcp_port else 3
     for attempt in range(attempts):
         port = tcp_port or free_tcp_port()
@@ -125,7 +125,8 @@ def _start_qemu(board: Board, firmware: Path, tcp_port: int | None) -> RunningBo
                 continue  # another program took the port between our check and QEMU's bind
             raise
         running = RunningBoard(board, process, f"socket://127.0.0.1:{port}", process.stderr, lines)
-        _wait_until_firmware_answers(running, port)
+        if handshake:
+            _wait_until_firmware_answers(running, port)
         return running
     raise AssertionError("unreachable")
 
@@ -167,14 +168,19 @@ def _start_native(board: Board, firmware: Path) -> RunningBoard:
     return RunningBoard(board, process, match.group(1), process.stdout, lines)
 
 
-def start_board(board: Board, firmware: Path, port: str | int | None = None) -> RunningBoard:
-    """Starts an emulated board on `firmware`; returns once its UART accepts a client."""
+def start_board(board: Board, firmware: Path, port: str | int | None = None,
+                handshake: bool = True) -> RunningBoard:
+    """Starts an emulated board on `firmware`; returns once its firmware answers `info`.
+
+    handshake=False is for firmware that does not speak the tinyml protocol (benchmarks):
+    it returns as soon as the UART accepts a client, and the machine starts on connection.
+    """
     firmware = Path(firmware)
     if not firmware.is_file():
         raise TinymlError(f"no firmware at {firmware}: build it first with "
                           f"`tinyml build --board {board.id}`.")
     if board.flash_method == "qemu":
-        return _start_qemu(board, firmware, parse_tcp_port(port))
+        return _start_qemu(board, firmware, parse_tcp_port(port), handshake)
     if board.flash_method == "native":
         return _start_native(board, firmware)
     raise TinymlError(f"{board.id} is a real board, not an emulator: flash it with "
