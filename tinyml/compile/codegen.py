@@ -96,6 +96,14 @@ void {prefix}_invoke(void);
 static int32_t arena[({plan.arena_bytes}u + 3u) / 4u];
 #define AT(offset) ((int8_t *)arena + (offset))
 
+/* Build with -DTM_PROFILE and define tm_profile_op() to time each operator. */
+#if defined(TM_PROFILE)
+void tm_profile_op(int op, int end);
+#define PROFILE(op, end) tm_profile_op(op, end)
+#else
+#define PROFILE(op, end) ((void)0)
+#endif
+
 """]
     body = []
     for call in calls:
@@ -123,11 +131,15 @@ static int32_t arena[({plan.arena_bytes}u + 3u) / 4u];
                 args.append(f"{tag}_{arg[1]}")
             elif kind == "scratch":
                 args.append(f"AT({plan.scratch[op.index]})")
+            elif kind == "scratch16":
+                args.append(f"(int16_t *)(void *)AT({plan.scratch[op.index]})")
             else:
                 args.append("0")
         parts.append("\n")
         body.append(f"    /* #{op.index} {op.opcode}, {call.macs} MACs */\n"
-                    f"    {call.function}({', '.join(args)});\n")
+                    f"    PROFILE({op.index}, 0);\n"
+                    f"    {call.function}({', '.join(args)});\n"
+                    f"    PROFILE({op.index}, 1);\n")
     parts.append(f"""int8_t *{prefix}_input(void)
 {{
     return AT({plan.offsets[inp]});

@@ -57,10 +57,10 @@ def pio_command(*args: str) -> list[str]:
 
 
 def build_firmware(board: Board, out_dir: Path, app: str = "skeleton",
-                   extra: dict[str, str | Path] | None = None) -> BuildResult:
+                   extra: dict[str, str | Path] | None = None, build_flags: str = "") -> BuildResult:
     """Renders and builds the firmware for `board` in out_dir (a PlatformIO project)."""
     out_dir = Path(out_dir).resolve()
-    build_id = render_project(board, out_dir, app, extra)
+    build_id = render_project(board, out_dir, app, extra, build_flags)
     if board.needs_internet and not _platform_installed(board.platformio["platform"]):
         raise TinymlError(
             f"rendered the {board.id} project in {out_dir}, but building it needs PlatformIO's "

@@ -104,12 +104,15 @@ def render_sources(board: Board, src_dir: Path, app: str = "skeleton",
 
 
 def render_project(board: Board, out_dir: Path, app: str = "skeleton",
-                   extra: dict[str, str | Path] | None = None) -> str:
+                   extra: dict[str, str | Path] | None = None, build_flags: str = "") -> str:
     """Writes platformio.ini and src/ for the board into out_dir; returns the build id."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     build_id = render_sources(board, out_dir / "src", app, extra)
+    options = platformio_env(board)
+    if build_flags:
+        options["build_flags"] = build_flags
     ini = _template_env().get_template("platformio.ini.j2").render(
-        board=board, env_options=platformio_env(board), app=app, build_id=build_id)
+        board=board, env_options=options, app=app, build_id=build_id)
     (out_dir / "platformio.ini").write_text(ini)
     return build_id

@@ -34,6 +34,7 @@ class BoardRun:
     kernel_code_bytes: int        # .text of the kernel library, as linked
     model_code_bytes: int         # .text of the generated model code
     weights_bytes: int            # .rodata of the generated model code
+    op_instructions: dict[int, int]  # per operator, when built with profile=True
 
 
 def _inputs_header(inputs: np.ndarray) -> str:
@@ -64,18 +65,25 @@ def _read_lines(url: str, deadline: float) -> list[str]:
 
 
 def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, work_dir: Path,
-                 build_flags: str = "") -> BoardRun:
-    """Compiles `model`, builds the bench firmware for `board`, runs `inputs` through it."""
+                 profile: bool = False) -> BoardRun:
+    """Compiles `model`, builds the bench firmware for `board`, runs `inputs` through it.
+
+    profile=True also times each operator (a function call around each: a few dozen
+    instructions per operator added to the totals)."""
     work_dir = Path(work_dir)
     compiled = compile_model(model, work_dir / "model", name="model")
     extra: dict[str, str | Path] = {p.name: p for p in compiled.files}
     extra["bench_inputs.h"] = _inputs_header(np.asarray(inputs, dtype=np.int8))
-    built = build_firmware(board, work_dir / "firmware", app="bench", extra=extra)
+    built = build_firmware(board, work_dir / "firmware", app="bench", extra=extra,
+                           build_flags="-DTM_PROFILE" if profile else "")
     with start_board(board, built.firmware, handshake=False) as running:
         lines = _read_lines(running.url, time.monotonic() + RUN_TIMEOUT_S)
     cal = int(next(line.split()[1] for line in lines if line.startswith("CAL ")))
-    ticks, outputs = [], []
+    ticks, outputs, op_ticks = [], [], {}
     for line in lines:
+        if line.startswith("OP "):
+            _, index, t = line.split()
+            op_ticks[int(index)] = round(int(t) * 1_000_000 / cal)
         if line.startswith("OUT "):
             _, _, t, hexbytes = line.split()
             ticks.append(int(t))
@@ -88,4 +96,4 @@ def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, wo
     return BoardRun(board=board.id, compiled=compiled, outputs=np.array(outputs),
                     instructions=[round(t * 1_000_000 / cal) for t in ticks], ticks_per_million=cal,
                     kernel_code_bytes=kernels, model_code_bytes=model_obj.get("text", 0),
-                    weights_bytes=model_obj.get("rodata", 0))
+                    weights_bytes=model_obj.get("rodata", 0), op_instructions=op_ticks)

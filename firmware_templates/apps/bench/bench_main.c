@@ -3,6 +3,7 @@
  * Prints, one line each, over the board's UART:
  *   CAL <ticks>                      ticks for a loop of exactly 1,000,000 instructions
  *   OUT <k> <ticks> <output hex>     per embedded input k: ticks of model_invoke() and its output
+ *   OP <index> <ticks>               per operator, for the last input (built with -DTM_PROFILE)
  *   DONE
  * The host turns ticks into instructions with the calibration and checks every output byte. */
 #include <stdint.h>
@@ -55,6 +56,17 @@ static uint32_t calibrate(void)
     return timer_ticks() - start;
 }
 
+#if defined(TM_PROFILE)
+static uint32_t op_ticks[256];
+
+void tm_profile_op(int op, int end)
+{
+    if (op >= 0 && op < 256) {
+        op_ticks[op] = end ? timer_ticks() - op_ticks[op] : timer_ticks();
+    }
+}
+#endif
+
 int main(void)
 {
     uint32_t k, i;
@@ -79,6 +91,17 @@ int main(void)
         put_hex(model_output(), MODEL_OUTPUT_BYTES);
         put("\n");
     }
+#if defined(TM_PROFILE)
+    for (k = 0; k < 256; ++k) {
+        if (op_ticks[k] != 0u) {
+            put("OP ");
+            put_u32(k);
+            put(" ");
+            put_u32(op_ticks[k]);
+            put("\n");
+        }
+    }
+#endif
     put("DONE\n");
     for (;;) {
     }

@@ -38,10 +38,10 @@ def lower(model: Model, op: Operator) -> Call:
                   input_offset=-in_zp, output_offset=out_zp)
     constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
-    in_place = multiplier == 1
-    args = [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0),
-            ("scratch",) if in_place else ("null",)]
+    plane_h = (out_h - 1) * o["stride_h"] + (k_h - 1) * o["dilation_h"] + 1
+    plane_w = (out_w - 1) * o["stride_w"] + (k_w - 1) * o["dilation_w"] + 1
+    args = [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch16",)]
     return Call(op, "tm_depthwise_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                 args, constants, macs=out_h * out_w * out_c * k_h * k_w,
-                inplace_input=0 if in_place else None,
-                scratch_bytes=in_h * in_w if in_place else 0)
+                inplace_input=0 if multiplier == 1 else None,
+                scratch_bytes=2 * plane_h * plane_w)

@@ -2,24 +2,21 @@
  * time, so each output is an int8 dot product, the bias, and one requantization. */
 #include "tm_kernels.h"
 #include "tm_math.h"
+#include "tm_simd.h"
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_ACLE)
-#include <arm_acle.h>
-#include <string.h>
-
+#if defined(TM_SIMD)
 static int32_t dot(const int8_t *x, const int8_t *w, int n, int32_t filter_offset)
 {
     int32_t acc = 0, xsum = 0;
     int i = 0;
     for (; i + 4 <= n; i += 4) {
-        int32_t xv, wv;
-        memcpy(&xv, x + i, 4);
-        memcpy(&wv, w + i, 4);
+        const int32_t xv = tm_load32(x + i);
+        const int32_t wv = tm_load32(w + i);
         acc = __smlad(__sxtb16(xv), __sxtb16(wv), acc);
-        acc = __smlad(__sxtb16(__ror(xv, 8)), __sxtb16(__ror(wv, 8)), acc);
+        acc = __smlad(tm_sxtb16_odd(xv), tm_sxtb16_odd(wv), acc);
     }
     for (; i < n; ++i) {
-        acc += (int32_t)x[i] * TM_W8(&w[i]);
+        acc += (int32_t)x[i] * w[i];
     }
     if (filter_offset != 0) {
         for (i = 0; i < n; ++i) {

@@ -35,21 +35,25 @@ typedef struct {
     const int8_t *shift;
 } tm_requant_t;
 
-/* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL. */
+/* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL. patch is scratch
+ * for one widened input patch: filter_h * filter_w * in_c int16 values. */
 void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
-                  const int8_t *filter, const int32_t *bias, int8_t *output);
+                  const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *patch);
 
 /* CONV_2D with a 1x1 filter, stride 1, no padding. bias must already include
  * input_offset * sum(filter) of its channel (folded at compile time). input and output may
- * be the same buffer: scratch (out_c bytes) holds one pixel's outputs. */
+ * be the same buffer: scratch (4 * in_c + 2 * out_c bytes) holds two pixels, widened, and
+ * their outputs. */
 void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                       const int8_t *filter, const int32_t *bias, int8_t *output, int8_t *scratch);
 
-/* DEPTHWISE_CONV_2D. filter is [filter_h][filter_w][out_c]. With depth_multiplier 1, input and
- * output may be the same buffer: scratch (in_h * in_w bytes) holds one input channel. */
+/* DEPTHWISE_CONV_2D. filter is [filter_h][filter_w][out_c]. plane is scratch for one padded
+ * input channel as int16: plane_h * plane_w values, plane_h = (out_h - 1) * stride_h +
+ * (filter_h - 1) * dilation_h + 1 (likewise plane_w). With depth_multiplier 1, input and
+ * output may be the same buffer. */
 void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                             const int8_t *filter, const int32_t *bias, int8_t *output,
-                            int8_t *scratch);
+                            int16_t *plane);
 
 typedef struct {
     int16_t batches, in_depth, out_depth;

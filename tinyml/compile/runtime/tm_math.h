@@ -39,12 +39,19 @@ static inline int32_t tm_rounding_divide_by_pot(int32_t x, int exponent)
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
-/* x * multiplier * 2^(shift - 31), TFLite's MultiplyByQuantizedMultiplier. */
+/* x * multiplier * 2^(shift - 31), TFLite's MultiplyByQuantizedMultiplier, for the positive
+ * multipliers the compiler emits (in [2^30, 2^31)). Same two roundings as TFLite: the doubling
+ * high multiply rounds half up, written here as floor((x * m + 2^30) / 2^31), which equals
+ * the truncating form for every m != INT32_MIN; the final shift rounds half away from zero. */
 static inline int32_t tm_requantize(int32_t x, int32_t multiplier, int shift)
 {
     const int left = shift > 0 ? shift : 0;
-    const int right = shift > 0 ? 0 : -shift;
-    return tm_rounding_divide_by_pot(tm_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+    const int right = left - shift;
+    const int64_t product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
+    const int32_t high = (int32_t)(product >> 31);
+    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)high >> 31);
+    return (high >> right) + ((high & mask) > threshold ? 1 : 0);
 }
 
 static inline int8_t tm_clamp_s8(int32_t x, int8_t lo, int8_t hi)
