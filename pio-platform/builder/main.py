@@ -13,7 +13,7 @@ env = DefaultEnvironment()
 board = env.BoardConfig()
 toolchain = board.get("build.toolchain")
 
-COMMON_FLAGS = ["-O3", "-g", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra"]
+COMMON_FLAGS = ["-O2", "-g", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra"]
 
 if toolchain == "arm-none-eabi":
     cpu = board.get("build.cpu")

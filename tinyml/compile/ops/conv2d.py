@@ -63,4 +63,4 @@ def lower(model: Model, op: Operator) -> Call:
     constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
     return Call(op, "tm_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                 [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch16",)],
-                constants, macs, scratch_bytes=2 * k_h * k_w * in_c)
+                constants, macs, scratch_bytes=4 * k_h * k_w * in_c)

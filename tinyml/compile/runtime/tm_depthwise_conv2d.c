@@ -10,17 +10,84 @@
 #include "tm_math.h"
 #include "tm_simd.h"
 
-static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int ic, int16_t *plane,
-                       int plane_h, int plane_w)
+typedef struct {
+    int16_t *plane;
+    int32_t plane_w;
+    int32_t out_h, out_w, stride_h, stride_w;
+    int32_t out_step; /* distance between two output pixels: out_c */
+} plane_t;
+
+static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int32_t ic,
+                       const plane_t *pl, int32_t plane_h)
 {
-    int y, x;
-    for (y = 0; y < plane_h; ++y) {
-        const int in_y = y - p->pad_h;
-        for (x = 0; x < plane_w; ++x) {
-            const int in_x = x - p->pad_w;
-            const int inside = in_y >= 0 && in_y < p->in_h && in_x >= 0 && in_x < p->in_w;
-            plane[(int32_t)y * plane_w + x] = (int16_t)(
-                inside ? input[((int32_t)in_y * p->in_w + in_x) * p->in_c + ic] + p->input_offset : 0);
+    const int32_t in_c = p->in_c, in_w = p->in_w, offset = p->input_offset;
+    int32_t i, y, x;
+    for (i = 0; i < plane_h * pl->plane_w; ++i) {
+        pl->plane[i] = 0;
+    }
+    for (y = 0; y < p->in_h && y + p->pad_h < plane_h; ++y) {
+        int16_t *row = pl->plane + (y + p->pad_h) * pl->plane_w + p->pad_w;
+        const int8_t *src = input + y * in_w * in_c + ic;
+        const int32_t width = in_w < pl->plane_w - p->pad_w ? in_w : pl->plane_w - p->pad_w;
+        for (x = 0; x < width; ++x) {
+            row[x] = (int16_t)(src[x * in_c] + offset);
+        }
+    }
+}
+
+/* One output channel of a 3x3, dilation-1 filter over the plane. */
+static void channel_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, int32_t oc,
+                        const tm_out_t *o, int8_t *output)
+{
+    const int32_t pw = pl->plane_w;
+    const int32_t w0 = TM_W8(&filter[oc]), w1 = TM_W8(&filter[out_c + oc]);
+    const int32_t w2 = TM_W8(&filter[2 * out_c + oc]), w3 = TM_W8(&filter[3 * out_c + oc]);
+    const int32_t w4 = TM_W8(&filter[4 * out_c + oc]), w5 = TM_W8(&filter[5 * out_c + oc]);
+    const int32_t w6 = TM_W8(&filter[6 * out_c + oc]), w7 = TM_W8(&filter[7 * out_c + oc]);
+    const int32_t w8 = TM_W8(&filter[8 * out_c + oc]);
+#if defined(TM_SIMD)
+    const int32_t w01 = (int32_t)(((uint32_t)w0 & 0xFFFFu) | ((uint32_t)w1 << 16));
+    const int32_t w34 = (int32_t)(((uint32_t)w3 & 0xFFFFu) | ((uint32_t)w4 << 16));
+    const int32_t w67 = (int32_t)(((uint32_t)w6 & 0xFFFFu) | ((uint32_t)w7 << 16));
+#endif
+    const tm_channel_t ch = tm_channel(o, oc);
+    int8_t *out = output + oc;
+    int32_t oy, ox;
+    for (oy = 0; oy < pl->out_h; ++oy) {
+        const int16_t *r = pl->plane + oy * pl->stride_h * pw;
+        for (ox = 0; ox < pl->out_w; ++ox, r += pl->stride_w, out += pl->out_step) {
+#if defined(TM_SIMD)
+            int32_t acc = __smlad(tm_load32(r), w01, r[2] * w2);
+            acc = __smlad(tm_load32(r + pw), w34, acc + r[pw + 2] * w5);
+            acc = __smlad(tm_load32(r + 2 * pw), w67, acc + r[2 * pw + 2] * w8);
+#else
+            int32_t acc = r[0] * w0 + r[1] * w1 + r[2] * w2;
+            acc += r[pw] * w3 + r[pw + 1] * w4 + r[pw + 2] * w5;
+            acc += r[2 * pw] * w6 + r[2 * pw + 1] * w7 + r[2 * pw + 2] * w8;
+#endif
+            *out = tm_channel_output(&ch, acc);
+        }
+    }
+}
+
+/* One output channel of any other filter shape. */
+static void channel_any(const tm_conv_params_t *p, const plane_t *pl, const int8_t *filter,
+                        int32_t oc, const tm_out_t *o, int8_t *output)
+{
+    const tm_channel_t ch = tm_channel(o, oc);
+    int32_t oy, ox, ky, kx;
+    for (oy = 0; oy < pl->out_h; ++oy) {
+        for (ox = 0; ox < pl->out_w; ++ox) {
+            const int16_t *r = pl->plane + oy * pl->stride_h * pl->plane_w + ox * pl->stride_w;
+            int32_t acc = 0;
+            for (ky = 0; ky < p->filter_h; ++ky) {
+                const int16_t *row = r + ky * p->dilation_h * pl->plane_w;
+                for (kx = 0; kx < p->filter_w; ++kx) {
+                    acc += row[kx * p->dilation_w] *
+                           TM_W8(&filter[(ky * p->filter_w + kx) * p->out_c + oc]);
+                }
+            }
+            output[(oy * pl->out_w + ox) * pl->out_step + oc] = tm_channel_output(&ch, acc);
         }
     }
 }
@@ -29,65 +96,28 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
                             const int8_t *filter, const int32_t *bias, int8_t *output,
                             int16_t *plane)
 {
-    const int plane_h = (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
-    const int plane_w = (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
-    const int taps = p->filter_h * p->filter_w;
-    int ic, m, oy, ox, t;
+    const int32_t plane_h = (p->out_h - 1) * p->stride_h + (p->filter_h - 1) * p->dilation_h + 1;
+    const int fast = p->filter_h == 3 && p->filter_w == 3 && p->dilation_h == 1 &&
+                     p->dilation_w == 1;
+    const tm_out_t o = tm_conv_output(p, q, bias);
+    plane_t pl;
+    int32_t ic, m;
+    pl.plane = plane;
+    pl.plane_w = (p->out_w - 1) * p->stride_w + (p->filter_w - 1) * p->dilation_w + 1;
+    pl.out_h = p->out_h;
+    pl.out_w = p->out_w;
+    pl.stride_h = p->stride_h;
+    pl.stride_w = p->stride_w;
+    pl.out_step = p->out_c;
     for (ic = 0; ic < p->in_c; ++ic) {
-        fill_plane(p, input, ic, plane, plane_h, plane_w);
+        fill_plane(p, input, ic, &pl, plane_h);
         for (m = 0; m < p->depth_multiplier; ++m) {
-            const int oc = ic * p->depth_multiplier + m;
-            const int32_t b = bias != 0 ? TM_W32(&bias[oc]) : 0;
-            const int32_t mult = TM_W32(&q->multiplier[oc]);
-            const int shift = TM_W8(&q->shift[oc]);
-            int32_t w[9];
-#if defined(TM_SIMD)
-            int32_t w01[3];
-#endif
-            const int fast3x3 = p->filter_h == 3 && p->filter_w == 3 && p->dilation_h == 1 &&
-                                p->dilation_w == 1;
-            if (fast3x3) {
-                for (t = 0; t < 9; ++t) {
-                    w[t] = TM_W8(&filter[(int32_t)t * p->out_c + oc]);
-                }
-#if defined(TM_SIMD)
-                for (t = 0; t < 3; ++t) {
-                    w01[t] = (int32_t)(((uint32_t)w[3 * t] & 0xFFFFu) | ((uint32_t)w[3 * t + 1] << 16));
-                }
-#endif
-            }
-            for (oy = 0; oy < p->out_h; ++oy) {
-                for (ox = 0; ox < p->out_w; ++ox) {
-                    const int16_t *r = plane + (int32_t)oy * p->stride_h * plane_w + ox * p->stride_w;
-                    int32_t acc = 0;
-                    if (fast3x3) {
-#if defined(TM_SIMD)
-                        acc = __smlad(tm_load32(r), w01[0], acc) + r[2] * w[2];
-                        r += plane_w;
-                        acc = __smlad(tm_load32(r), w01[1], acc) + r[2] * w[5];
-                        r += plane_w;
-                        acc = __smlad(tm_load32(r), w01[2], acc) + r[2] * w[8];
-#else
-                        for (t = 0; t < 3; ++t, r += plane_w) {
-                            acc += r[0] * w[3 * t] + r[1] * w[3 * t + 1] + r[2] * w[3 * t + 2];
-                        }
-#endif
-                    } else {
-                        int ky, kx;
-                        for (ky = 0; ky < p->filter_h; ++ky) {
-                            const int16_t *row = r + (int32_t)ky * p->dilation_h * plane_w;
-                            for (kx = 0; kx < p->filter_w; ++kx) {
-                                acc += row[kx * p->dilation_w] *
-                                       TM_W8(&filter[((int32_t)ky * p->filter_w + kx) * p->out_c + oc]);
-                            }
-                        }
-                    }
-                    acc = tm_requantize(acc + b, mult, shift) + p->output_offset;
-                    output[((int32_t)oy * p->out_w + ox) * p->out_c + oc] =
-                        tm_clamp_s8(acc, p->act_min, p->act_max);
-                }
+            const int32_t oc = ic * p->depth_multiplier + m;
+            if (fast) {
+                channel_3x3(&pl, filter, p->out_c, oc, &o, output);
+            } else {
+                channel_any(p, &pl, filter, oc, &o, output);
             }
         }
     }
-    (void)taps;
 }

@@ -36,7 +36,7 @@ typedef struct {
 } tm_requant_t;
 
 /* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL. patch is scratch
- * for one widened input patch: filter_h * filter_w * in_c int16 values. */
+ * for two widened input patches: 2 * filter_h * filter_w * in_c int16 values. */
 void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *patch);
 

@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include "tm_kernels.h"
+
 /* Constant tensors live in flash. On AVR, flash is a separate address space: constants are
  * declared TM_FLASH (PROGMEM) and read through TM_W8/TM_W32; elsewhere these are plain loads. */
 #if defined(__AVR__)
@@ -54,9 +56,76 @@ static inline int32_t tm_requantize(int32_t x, int32_t multiplier, int shift)
     return (high >> right) + ((high & mask) > threshold ? 1 : 0);
 }
 
+/* The output stage of a layer, copied out of its params struct into locals, so the compiler
+ * need not reload it after every int8 store (an int8_t store may alias anything). */
+typedef struct {
+    const int32_t *bias; /* may be NULL */
+    const int32_t *multiplier;
+    const int8_t *shift;
+    int32_t offset, lo, hi;
+} tm_out_t;
+
 static inline int8_t tm_clamp_s8(int32_t x, int8_t lo, int8_t hi)
 {
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
+}
+
+static inline tm_out_t tm_conv_output(const tm_conv_params_t *p, const tm_requant_t *q,
+                                      const int32_t *bias)
+{
+    tm_out_t o;
+    o.bias = bias;
+    o.multiplier = q->multiplier;
+    o.shift = q->shift;
+    o.offset = p->output_offset;
+    o.lo = p->act_min;
+    o.hi = p->act_max;
+    return o;
+}
+
+/* Everything the output stage needs for one channel, in locals: for loops that produce many
+ * outputs of the same channel (depthwise), so nothing is recomputed or reloaded per output. */
+typedef struct {
+    int32_t bias, multiplier, left, right, mask, half_mask, offset, lo, hi;
+} tm_channel_t;
+
+static inline tm_channel_t tm_channel(const tm_out_t *o, int32_t oc)
+{
+    tm_channel_t c;
+    const int shift = TM_W8(&o->shift[oc]);
+    c.bias = o->bias != 0 ? TM_W32(&o->bias[oc]) : 0;
+    c.multiplier = TM_W32(&o->multiplier[oc]);
+    c.left = shift > 0 ? shift : 0;
+    c.right = c.left - shift;
+    c.mask = (int32_t)(((uint32_t)1 << c.right) - 1u);
+    c.half_mask = c.mask >> 1;
+    c.offset = o->offset;
+    c.lo = o->lo;
+    c.hi = o->hi;
+    return c;
+}
+
+/* tm_requantize with the channel's constants precomputed, then offset and clamp. */
+static inline int8_t tm_channel_output(const tm_channel_t *c, int32_t acc)
+{
+    const int64_t product =
+        (int64_t)(int32_t)((uint32_t)(acc + c->bias) << c->left) * c->multiplier +
+        ((int64_t)1 << 30);
+    const int32_t high = (int32_t)(product >> 31);
+    const int32_t threshold = c->half_mask + (int32_t)((uint32_t)high >> 31);
+    int32_t out = (high >> c->right) + ((high & c->mask) > threshold ? 1 : 0) + c->offset;
+    out = out < c->lo ? c->lo : out;
+    return (int8_t)(out > c->hi ? c->hi : out);
+}
+
+/* Bias, requantization, output offset and activation clamp for output channel oc. */
+static inline int8_t tm_output(const tm_out_t *o, int32_t oc, int32_t acc)
+{
+    if (o->bias != 0) {
+        acc += TM_W32(&o->bias[oc]);
+    }
+    acc = tm_requantize(acc, TM_W32(&o->multiplier[oc]), TM_W8(&o->shift[oc])) + o->offset;
+    return tm_clamp_s8(acc, (int8_t)o->lo, (int8_t)o->hi);
 }
 
 #endif
