@@ -1,0 +1,82 @@
+"""Engine benchmark: the compiled MLPerf Tiny models on the emulated Cortex-M4 and M55.
+
+Method: QEMU with -icount shift=0 executes one instruction per virtual nanosecond; the bench
+firmware reads the MPS2/MPS3 FPGAIO counter around model_invoke() and calibrates it with a
+loop of exactly 1,000,000 instructions. Figures are instructions, not cycles. Every output
+byte is checked against TFLite Micro before a figure is recorded.
+
+Run: .venv/bin/python -m benchmarks.engine   (writes benchmarks/results/engine.json)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.boards import load_board
+from tinyml.convert.tflm import TflmModel, minimal_arena
+from tinyml.validate.bench import run_on_board
+
+ROOT = Path(__file__).resolve().parent.parent
+MLPERF = ROOT.parent / "shared" / "mlperf-tiny"
+MODELS = ["kws_ref_model", "ad01_int8", "pretrainedResnet_quant"]
+INPUTS = 3
+
+
+def measure(path: Path, work: Path) -> dict:
+    tflm = TflmModel(path)
+    shape = tuple(tflm.input["shape"][1:])
+    inputs = np.random.default_rng(0).integers(-128, 128, size=(INPUTS, *shape), dtype=np.int8)
+    expected = tflm.run(inputs)
+    runs = {}
+    for board_id in ("emu-cortex-m4", "emu-cortex-m55"):
+        run = run_on_board(path, load_board(board_id), inputs, work / board_id)
+        if not np.array_equal(run.outputs, expected):
+            sys.exit(f"{path.stem} on {board_id}: outputs differ from TFLM; no figure recorded")
+        runs[board_id] = run
+    m4, m55 = runs["emu-cortex-m4"], runs["emu-cortex-m55"]
+    m4_instr = int(statistics.median(m4.instructions))
+    return {
+        "m4_instructions": m4_instr,
+        "m55_instructions": int(statistics.median(m55.instructions)),
+        "m4_instr_per_mac": round(m4_instr / m4.compiled.macs, 3),
+        "arena_bytes": m4.compiled.arena_bytes,
+        "tflm_arena_bytes": minimal_arena(path),
+        "code_bytes": m4.kernel_code_bytes + m4.model_code_bytes,
+        "kernel_code_bytes": m4.kernel_code_bytes,
+        "generated_code_bytes": m4.model_code_bytes,
+        "weights_bytes": m4.weights_bytes,
+        "macs": m4.compiled.macs,
+        "bit_exact_with_tflm": True,
+    }
+
+
+def main() -> None:
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="tinyml-bench-") as tmp:
+        for stem in MODELS:
+            path = MLPERF / f"{stem}.tflite"
+            if not path.is_file():
+                sys.exit(f"{path} is missing: the engine benchmark reads ../shared/mlperf-tiny/")
+            print(f"measuring {stem} ...", flush=True)
+            results[stem] = measure(path, Path(tmp) / stem)
+            print(f"  {results[stem]}", flush=True)
+    results["_method"] = (
+        "QEMU -icount shift=0 (1 instruction per virtual ns), FPGAIO COUNTER read around "
+        "model_invoke(), calibrated by a 1,000,000-instruction loop; median of "
+        f"{INPUTS} random inputs; instructions, not cycles. Firmware built by PlatformIO with "
+        "the local platform (arm-none-eabi-gcc -O2). code_bytes = kernels + generated code as "
+        "linked (map file); weights_bytes = the generated code's .rodata.")
+    out = ROOT / "benchmarks" / "results" / "engine.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

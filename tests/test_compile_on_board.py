@@ -1,0 +1,44 @@
+"""The SIMD path (SXTB16/SMLAD, Cortex-M4 and M55 in QEMU) gives TFLM's bytes too.
+
+The host tests cover the portable C; here the same generated code is built by PlatformIO for
+the emulated boards, where __ARM_FEATURE_DSP selects the SIMD kernels, and run in QEMU.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyml.boards import load_board
+from tinyml.convert.tflm import TflmModel
+from tinyml.validate.bench import run_on_board
+
+pytestmark = pytest.mark.slow
+MLPERF = Path(__file__).resolve().parents[2] / "shared" / "mlperf-tiny"
+
+
+def check(model, board_id, tmp_path, count=3, profile=False):
+    tflm = TflmModel(model)
+    shape = tuple(tflm.input["shape"][1:])
+    inputs = np.random.default_rng(11).integers(-128, 128, size=(count, *shape), dtype=np.int8)
+    run = run_on_board(model, load_board(board_id), inputs, tmp_path, profile=profile)
+    assert np.array_equal(run.outputs, tflm.run(inputs))
+    return run
+
+
+@pytest.mark.parametrize("board_id", ["emu-cortex-m4", "emu-cortex-m55"])
+def test_kws_simd_path_is_bit_exact_in_qemu(board_id, tmp_path):
+    run = check(MLPERF / "kws_ref_model.tflite", board_id, tmp_path)
+    # the calibration loop really counts instructions: 40 per tick on mps2, 50 on mps3
+    # (give or take the tick the counter's phase may add)
+    expected = {"emu-cortex-m4": 25000, "emu-cortex-m55": 20000}[board_id]
+    assert abs(run.ticks_per_million - expected) <= 1
+    assert 1_000_000 < min(run.instructions) < 43_000_000  # below TFLM's reference kernels
+
+
+def test_zoo_simd_path_is_bit_exact_in_qemu(tmp_path):
+    """Odd channel counts, filter tails (n % 4), depth multiplier 2, MEAN, on the M4."""
+    import model_zoo
+
+    run = check(model_zoo.conv_zoo(), "emu-cortex-m4", tmp_path, count=4, profile=True)
+    assert set(run.op_instructions) == set(range(len(run.compiled.layers)))
