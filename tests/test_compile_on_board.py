@@ -42,3 +42,10 @@ def test_zoo_simd_path_is_bit_exact_in_qemu(tmp_path):
 
     run = check(model_zoo.conv_zoo(), "emu-cortex-m4", tmp_path, count=4, profile=True)
     assert set(run.op_instructions) == set(range(len(run.compiled.layers)))
+
+
+def test_resnet_in_place_convolution_is_bit_exact_in_qemu(tmp_path):
+    """ResNet-8's 3x3 convolutions run in place (a ring of saved rows) on the SIMD path."""
+    run = check(MLPERF / "pretrainedResnet_quant.tflite", "emu-cortex-m4", tmp_path, count=2)
+    assert any(layer.in_place and layer.opcode == "CONV_2D" and layer.kernel == "tm_conv2d_s8"
+               for layer in run.compiled.layers)

@@ -3,25 +3,49 @@
  * Out-of-bounds taps contribute nothing, which is what padding with the input zero point
  * means once the input offset is applied. The SIMD path gathers the patches of two output
  * pixels, offset applied and widened to int16 in SXTB16 order (padding = 0), and hands them
- * to the shared matrix kernel (tm_gemm.c). */
+ * to the shared matrix kernel (tm_gemm.h).
+ *
+ * In place (output == input; the compiler only plans it for stride 1, "same" size and
+ * in_c == out_c): output row y is computed into scratch, input row y is saved in a ring of
+ * the last pad_h input rows, then row y is overwritten. Rows above y are read from the ring,
+ * so no input is lost before its last use. */
+#include "tm_gemm.h"
 #include "tm_kernels.h"
 #include "tm_math.h"
-#include "tm_gemm.h"
 #include "tm_simd.h"
+
+typedef struct {
+    const tm_conv_params_t *p;
+    const int8_t *input;
+    const int8_t *saved; /* in place: input rows current - pad_h .. current - 1, as a ring */
+    int32_t row_bytes;
+    int current;         /* in place: rows from here down still hold input */
+} rows_t;
+
+static const int8_t *input_row(const rows_t *r, int iy)
+{
+    if (iy < 0 || iy >= r->p->in_h) {
+        return 0;
+    }
+    if (r->saved != 0 && iy < r->current) {
+        return r->saved + (iy % r->p->pad_h) * r->row_bytes;
+    }
+    return r->input + iy * r->row_bytes;
+}
 
 #if defined(TM_SIMD)
 /* Gathers the patch of output pixel (oy, ox): offset applied, padding 0, SXTB16 order. */
-static void gather(const tm_conv_params_t *p, const int8_t *input, int oy, int ox, int16_t *patch,
-                   int32_t whole)
+static void gather(const rows_t *r, int oy, int ox, int16_t *patch, int32_t whole)
 {
+    const tm_conv_params_t *p = r->p;
     int32_t j = 0;
     int ky, kx, ic;
     for (ky = 0; ky < p->filter_h; ++ky) {
-        const int in_y = oy * p->stride_h - p->pad_h + ky * p->dilation_h;
+        const int8_t *row = input_row(r, oy * p->stride_h - p->pad_h + ky * p->dilation_h);
         for (kx = 0; kx < p->filter_w; ++kx) {
             const int in_x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-            const int inside = in_y >= 0 && in_y < p->in_h && in_x >= 0 && in_x < p->in_w;
-            const int8_t *x = input + ((int32_t)in_y * p->in_w + in_x) * p->in_c;
+            const int inside = row != 0 && in_x >= 0 && in_x < p->in_w;
+            const int8_t *x = inside ? row + in_x * p->in_c : 0;
             for (ic = 0; ic < p->in_c; ++ic, ++j) {
                 /* slot of j: within each whole group of four, 0 2 1 3 */
                 const int32_t slot = j >= whole ? j : ((j & ~3) | ((j & 1) << 1) | ((j & 2) >> 1));
@@ -31,58 +55,92 @@ static void gather(const tm_conv_params_t *p, const int8_t *input, int oy, int o
     }
 }
 
-void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
-                  const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *patch)
+/* Output row oy into out (out_w * out_c values), two pixels at a time. */
+static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
+                       int8_t *out, int16_t *patch)
 {
+    const tm_conv_params_t *p = r->p;
     const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
-    const int32_t pixels = (int32_t)p->out_h * p->out_w;
-    const tm_out_t o = tm_conv_output(p, q, bias);
-    int32_t i;
-    /* two output pixels at a time: patches side by side in scratch (2 * k values) */
-    for (i = 0; i < pixels; i += 2) {
-        const int32_t j = i + 1 < pixels ? i + 1 : i; /* odd count: the last pixel twice */
-        gather(p, input, (int)(i / p->out_w), (int)(i % p->out_w), patch, k & ~3);
-        gather(p, input, (int)(j / p->out_w), (int)(j % p->out_w), patch + k, k & ~3);
-        tm_gemm_2col_s8(&o, k, p->out_c, patch, filter, output + i * p->out_c,
-                        output + j * p->out_c);
+    int ox;
+    for (ox = 0; ox < p->out_w; ox += 2) {
+        const int ox2 = ox + 1 < p->out_w ? ox + 1 : ox; /* odd width: the last pixel twice */
+        gather(r, oy, ox, patch, k & ~3);
+        gather(r, oy, ox2, patch + k, k & ~3);
+        tm_gemm_2col_s8(o, k, p->out_c, patch, filter, out + ox * p->out_c, out + ox2 * p->out_c);
     }
 }
 #else
-void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
-                  const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *patch)
+static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
+                       int8_t *out, int16_t *patch)
 {
-    const tm_out_t o = tm_conv_output(p, q, bias);
-    int oy, ox, oc, ky, kx, ic;
+    const tm_conv_params_t *p = r->p;
+    int ox, oc, ky, kx, ic;
     (void)patch;
-    for (oy = 0; oy < p->out_h; ++oy) {
-        const int in_y0 = oy * p->stride_h - p->pad_h;
-        for (ox = 0; ox < p->out_w; ++ox) {
-            const int in_x0 = ox * p->stride_w - p->pad_w;
-            for (oc = 0; oc < p->out_c; ++oc) {
-                const int8_t *w = filter + (int32_t)oc * p->filter_h * p->filter_w * p->in_c;
-                int32_t acc = 0;
-                for (ky = 0; ky < p->filter_h; ++ky) {
-                    const int in_y = in_y0 + ky * p->dilation_h;
-                    if (in_y < 0 || in_y >= p->in_h) {
+    for (ox = 0; ox < p->out_w; ++ox) {
+        for (oc = 0; oc < p->out_c; ++oc) {
+            const int8_t *w = filter + (int32_t)oc * p->filter_h * p->filter_w * p->in_c;
+            int32_t acc = 0;
+            for (ky = 0; ky < p->filter_h; ++ky) {
+                const int8_t *row = input_row(r, oy * p->stride_h - p->pad_h + ky * p->dilation_h);
+                if (row == 0) {
+                    continue;
+                }
+                for (kx = 0; kx < p->filter_w; ++kx) {
+                    const int in_x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
+                    const int8_t *x = row + in_x * p->in_c;
+                    const int8_t *wk = w + ((int32_t)ky * p->filter_w + kx) * p->in_c;
+                    if (in_x < 0 || in_x >= p->in_w) {
                         continue;
                     }
-                    for (kx = 0; kx < p->filter_w; ++kx) {
-                        const int in_x = in_x0 + kx * p->dilation_w;
-                        const int8_t *x;
-                        const int8_t *wk;
-                        if (in_x < 0 || in_x >= p->in_w) {
-                            continue;
-                        }
-                        x = input + ((int32_t)in_y * p->in_w + in_x) * p->in_c;
-                        wk = w + ((int32_t)ky * p->filter_w + kx) * p->in_c;
-                        for (ic = 0; ic < p->in_c; ++ic) {
-                            acc += ((int32_t)x[ic] + p->input_offset) * TM_W8(&wk[ic]);
-                        }
+                    for (ic = 0; ic < p->in_c; ++ic) {
+                        acc += ((int32_t)x[ic] + p->input_offset) * TM_W8(&wk[ic]);
                     }
                 }
-                output[((int32_t)oy * p->out_w + ox) * p->out_c + oc] = tm_output(&o, oc, acc);
             }
+            out[ox * p->out_c + oc] = tm_output(o, oc, acc);
         }
     }
 }
 #endif
+
+void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
+                  const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *scratch)
+{
+    const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
+    const int32_t out_row_bytes = (int32_t)p->out_w * p->out_c;
+    const tm_out_t o = tm_conv_output(p, q, bias);
+    rows_t r;
+    int oy;
+    r.p = p;
+    r.input = input;
+    r.saved = 0;
+    r.row_bytes = (int32_t)p->in_w * p->in_c;
+    r.current = 0;
+    if (input != output) {
+        for (oy = 0; oy < p->out_h; ++oy) {
+            output_row(&r, &o, filter, oy, output + oy * out_row_bytes, scratch);
+        }
+        return;
+    }
+    {
+        /* scratch: patches (2k int16), the ring of pad_h input rows, one output row */
+        int8_t *saved = (int8_t *)(void *)(scratch + 2 * k);
+        int8_t *row_out = saved + p->pad_h * r.row_bytes;
+        int32_t i;
+        r.saved = saved;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            int8_t *row = output + oy * out_row_bytes;
+            r.current = oy;
+            output_row(&r, &o, filter, oy, row_out, scratch);
+            if (p->pad_h > 0) {
+                int8_t *slot = saved + (oy % p->pad_h) * r.row_bytes;
+                for (i = 0; i < r.row_bytes; ++i) {
+                    slot[i] = row[i];
+                }
+            }
+            for (i = 0; i < out_row_bytes; ++i) {
+                row[i] = row_out[i];
+            }
+        }
+    }
+}
