@@ -59,14 +59,14 @@ def lower(model: Model, op: Operator) -> Call:
         constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
         return Call(op, "tm_conv2d_1x1_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                     [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch",)],
-                    constants, macs, inplace_input=0, scratch_bytes=4 * in_c + 2 * out_c)
+                    constants, macs, inplace_input=0, scratch_bytes=max(8 * in_c, out_c))
     constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
     # In place (the kernel sees output == input) keeps a ring of pad_h input rows: only for
     # "same"-sized, stride-1 convolutions that keep the channel count.
     in_place = ((in_h, in_w, in_c) == (out_h, out_w, out_c) and o["stride_h"] == o["stride_w"] == 1
                 and o["dilation_h"] == o["dilation_w"] == 1 and 2 * pad_h == k_h - 1
                 and 2 * pad_w == k_w - 1)
-    scratch = 4 * k_h * k_w * in_c
+    scratch = 8 * k_h * k_w * in_c
     if in_place:
         scratch += (pad_h + 1) * in_w * in_c
     return Call(op, "tm_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),

@@ -1,9 +1,9 @@
 /* CONV_2D, int8, per-channel requantization.
  *
  * Out-of-bounds taps contribute nothing, which is what padding with the input zero point
- * means once the input offset is applied. The SIMD path gathers the patches of two output
- * pixels, offset applied and widened to int16 in SXTB16 order (padding = 0), and hands them
- * to the shared matrix kernel (tm_gemm.h).
+ * means once the input offset is applied. The SIMD path gathers the patches of four output
+ * pixels, offset applied and widened to int16 (padding = 0), and hands them to the shared
+ * matrix kernel (tm_gemm.h).
  *
  * In place (output == input; the compiler only plans it for stride 1, "same" size and
  * in_c == out_c): output row y is computed into scratch, input row y is saved in a ring of
@@ -34,8 +34,8 @@ static const int8_t *input_row(const rows_t *r, int iy)
 }
 
 #if defined(TM_SIMD)
-/* Gathers the patch of output pixel (oy, ox): offset applied, padding 0, SXTB16 order. */
-static void gather(const rows_t *r, int oy, int ox, int16_t *patch, int32_t whole)
+/* Gathers the patch of output pixel (oy, ox) into column c: offset applied, padding 0. */
+static void gather(const rows_t *r, int oy, int ox, int16_t *cols, int32_t c, int32_t k)
 {
     const tm_conv_params_t *p = r->p;
     int32_t j = 0;
@@ -47,27 +47,38 @@ static void gather(const rows_t *r, int oy, int ox, int16_t *patch, int32_t whol
             const int inside = row != 0 && in_x >= 0 && in_x < p->in_w;
             const int8_t *x = inside ? row + in_x * p->in_c : 0;
             for (ic = 0; ic < p->in_c; ++ic, ++j) {
-                /* slot of j: within each whole group of four, 0 2 1 3 */
-                const int32_t slot = j >= whole ? j : ((j & ~3) | ((j & 1) << 1) | ((j & 2) >> 1));
-                patch[slot] = (int16_t)(inside ? x[ic] + p->input_offset : 0);
+                cols[tm_cols_slot(j, c, k)] = (int16_t)(inside ? x[ic] + p->input_offset : 0);
             }
         }
     }
 }
 
-/* Output row oy into out (out_w * out_c values), two pixels at a time. */
-static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
-                       int8_t *out, int16_t *patch)
+/* Output pixels first .. last (row-major indices) into out, which holds pixel `first`:
+ * four at a time, through the shared matrix kernel. */
+static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filter,
+                          int32_t first, int32_t last, int8_t *out, int16_t *cols)
 {
     const tm_conv_params_t *p = r->p;
     const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
-    int ox;
-    for (ox = 0; ox < p->out_w; ox += 2) {
-        const int ox2 = ox + 1 < p->out_w ? ox + 1 : ox; /* odd width: the last pixel twice */
-        gather(r, oy, ox, patch, k & ~3);
-        gather(r, oy, ox2, patch + k, k & ~3);
-        tm_gemm_2col_s8(o, k, p->out_c, patch, filter, out + ox * p->out_c, out + ox2 * p->out_c);
+    int32_t i;
+    int c;
+    for (i = first; i <= last; i += 4) {
+        int8_t *dst[4];
+        for (c = 0; c < 4; ++c) { /* past the end: repeat the last pixel */
+            const int32_t pixel = i + c < last ? i + c : last;
+            gather(r, (int)(pixel / p->out_w), (int)(pixel % p->out_w), cols, c, k);
+            dst[c] = out + (pixel - first) * p->out_c;
+        }
+        tm_gemm_4col_s8(o, k, p->out_c, cols, filter, dst[0], dst[1], dst[2], dst[3]);
     }
+}
+
+/* Output row oy into out (out_w * out_c values). */
+static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
+                       int8_t *out, int16_t *cols)
+{
+    output_pixels(r, o, filter, (int32_t)oy * r->p->out_w, (int32_t)(oy + 1) * r->p->out_w - 1,
+                  out, cols);
 }
 #else
 static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
@@ -117,14 +128,19 @@ void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t
     r.row_bytes = (int32_t)p->in_w * p->in_c;
     r.current = 0;
     if (input != output) {
+#if defined(TM_SIMD)
+        /* blocks of four pixels run across row ends: no lanes wasted on narrow outputs */
+        output_pixels(&r, &o, filter, 0, (int32_t)p->out_h * p->out_w - 1, output, scratch);
+#else
         for (oy = 0; oy < p->out_h; ++oy) {
             output_row(&r, &o, filter, oy, output + oy * out_row_bytes, scratch);
         }
+#endif
         return;
     }
     {
-        /* scratch: patches (2k int16), the ring of pad_h input rows, one output row */
-        int8_t *saved = (int8_t *)(void *)(scratch + 2 * k);
+        /* scratch: patches (4k int16), the ring of pad_h input rows, one output row */
+        int8_t *saved = (int8_t *)(void *)(scratch + 4 * k);
         int8_t *row_out = saved + p->pad_h * r.row_bytes;
         int32_t i;
         r.saved = saved;

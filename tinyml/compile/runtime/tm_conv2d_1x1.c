@@ -4,8 +4,8 @@
  * so each output is a plain int8 dot product. Outputs go to scratch before they are stored,
  * so output may overwrite input in place: pixels run forwards when out_c <= in_c and
  * backwards otherwise, and no pixel is overwritten before it is read.
- * The SIMD path takes two pixels at a time, widened to int16 in scratch, so every weight
- * word is loaded and widened once for two pixels. */
+ * The SIMD path takes four pixels at a time, widened and interleaved in scratch, through the
+ * shared matrix kernel (tm_gemm.h). */
 #include "tm_kernels.h"
 #include "tm_math.h"
 #include "tm_gemm.h"
@@ -44,25 +44,21 @@ void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const in
     int32_t step;
 #if defined(TM_SIMD)
     if ((in_c & 3) == 0) {
-        /* scratch: 2 widened pixels (4 * in_c bytes), then 2 pixels of outputs (2 * out_c) */
-        int16_t *xa = (int16_t *)(void *)scratch;
-        int16_t *xb = xa + in_c;
-        int8_t *out_a = scratch + 4 * in_c;
-        int8_t *out_b = out_a + out_c;
-        for (step = 0; step + 1 < pixels; step += 2) {
-            const int32_t i = forward ? step : pixels - 2 - step;
-            tm_widen_s8(input + i * in_c, xa, in_c, 0);
-            tm_widen_s8(input + (i + 1) * in_c, xb, in_c, 0);
-            tm_gemm_2col_s8(&o, in_c, out_c, xa, filter, out_a, out_b);
-            store(output + i * out_c, out_a, out_c);
-            store(output + (i + 1) * out_c, out_b, out_c);
-        }
-        if (step < pixels) { /* odd pixel count: the one left is pixel 0 or pixels-1 */
-            const int32_t i = forward ? pixels - 1 : 0;
-            tm_widen_s8(input + i * in_c, xa, in_c, 0);
-            tm_widen_s8(input + i * in_c, xb, in_c, 0);
-            tm_gemm_2col_s8(&o, in_c, out_c, xa, filter, out_a, out_b);
-            store(output + i * out_c, out_a, out_c);
+        /* scratch: 4 widened, interleaved pixels (8 * in_c bytes). All four are read before
+         * any output is written, and each output region only covers inputs already read
+         * (forwards when out_c <= in_c, backwards otherwise), so outputs go straight out. */
+        int16_t *cols = (int16_t *)(void *)scratch;
+        int c;
+        for (step = 0; step < pixels; step += 4) {
+            const int32_t count = pixels - step < 4 ? pixels - step : 4;
+            const int32_t first = forward ? step : pixels - step - count;
+            int8_t *out[4];
+            for (c = 0; c < 4; ++c) { /* fewer than 4 left: repeat the last one */
+                const int32_t i = first + (c < count ? c : count - 1);
+                tm_cols_widen(input + i * in_c, cols, in_c, c);
+                out[c] = output + i * out_c;
+            }
+            tm_gemm_4col_s8(&o, in_c, out_c, cols, filter, out[0], out[1], out[2], out[3]);
         }
         return;
     }
