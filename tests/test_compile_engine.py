@@ -31,11 +31,12 @@ def mlperf_model(stem: str) -> Path:
 def compiled(tmp_path_factory):
     cache = {}
 
-    def get(stem: str):
-        if stem not in cache:
-            result = compile_model(mlperf_model(stem), tmp_path_factory.mktemp(stem), name="model")
-            cache[stem] = (result, build_host_runner(result))
-        return cache[stem]
+    def get(stem: str, narrow: bool = True):
+        if (stem, narrow) not in cache:
+            result = compile_model(mlperf_model(stem), tmp_path_factory.mktemp(stem), name="model",
+                                   narrow_requant=narrow)
+            cache[stem, narrow] = (result, build_host_runner(result))
+        return cache[stem, narrow]
 
     return get
 
@@ -47,9 +48,10 @@ def edge_inputs(shape, zero_point: int) -> np.ndarray:
                      np.where(np.arange(n) % 2, 127, -128)]).astype(np.int8).reshape(-1, *shape)
 
 
+@pytest.mark.parametrize("narrow", [True, False])
 @pytest.mark.parametrize("stem", MODELS)
-def test_bit_exact_with_tflm_on_random_and_edge_inputs(stem, compiled):
-    result, runner = compiled(stem)
+def test_bit_exact_with_tflm_on_random_and_edge_inputs(stem, narrow, compiled):
+    result, runner = compiled(stem, narrow)
     tflm = TflmModel(mlperf_model(stem))
     shape = tuple(tflm.input["shape"][1:])
     zp = int(tflm.input["quantization_parameters"]["zero_points"][0])
@@ -98,11 +100,12 @@ def zoo():
             "float_model": model_zoo.float_model(), "sigmoid_model": model_zoo.sigmoid_model()}
 
 
+@pytest.mark.parametrize("narrow", [True, False])
 @pytest.mark.parametrize("name", ["conv_zoo", "dense_autoencoder"])
-def test_bit_exact_on_the_zoo(name, zoo, tmp_path):
+def test_bit_exact_on_the_zoo(name, narrow, zoo, tmp_path):
     """MAX_POOL_2D, MEAN (TFLM's float path, as integer thresholds), depth multiplier 2, VALID
-    padding, strides, RELU6, and a dense autoencoder."""
-    result = compile_model(zoo[name], tmp_path, name="model")
+    padding, strides, RELU6, and a dense autoencoder; both output stages."""
+    result = compile_model(zoo[name], tmp_path, name="model", narrow_requant=narrow)
     runner = build_host_runner(result)
     tflm = TflmModel(zoo[name])
     shape = tuple(tflm.input["shape"][1:])

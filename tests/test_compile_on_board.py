@@ -17,18 +17,22 @@ pytestmark = pytest.mark.slow
 MLPERF = Path(__file__).resolve().parents[2] / "shared" / "mlperf-tiny"
 
 
-def check(model, board_id, tmp_path, count=3, profile=False):
+def check(model, board_id, tmp_path, count=3, profile=False, narrow_requant=True):
     tflm = TflmModel(model)
     shape = tuple(tflm.input["shape"][1:])
     inputs = np.random.default_rng(11).integers(-128, 128, size=(count, *shape), dtype=np.int8)
-    run = run_on_board(model, load_board(board_id), inputs, tmp_path, profile=profile)
+    run = run_on_board(model, load_board(board_id), inputs, tmp_path, profile=profile,
+                       narrow_requant=narrow_requant)
     assert np.array_equal(run.outputs, tflm.run(inputs))
     return run
 
 
-@pytest.mark.parametrize("board_id", ["emu-cortex-m4", "emu-cortex-m55"])
-def test_kws_simd_path_is_bit_exact_in_qemu(board_id, tmp_path):
-    run = check(MLPERF / "kws_ref_model.tflite", board_id, tmp_path)
+@pytest.mark.parametrize("board_id,narrow", [("emu-cortex-m4", True), ("emu-cortex-m55", True),
+                                             ("emu-cortex-m4", False)])
+def test_kws_simd_path_is_bit_exact_in_qemu(board_id, narrow, tmp_path):
+    """Both output stages: the short one (SMMULR) the compiler picks where it is provably
+    exact, and the general one it falls back to."""
+    run = check(MLPERF / "kws_ref_model.tflite", board_id, tmp_path, narrow_requant=narrow)
     # the calibration loop really counts instructions: 40 per tick on mps2, 50 on mps3
     # (give or take the tick the counter's phase may add)
     expected = {"emu-cortex-m4": 25000, "emu-cortex-m55": 20000}[board_id]

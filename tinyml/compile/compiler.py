@@ -48,12 +48,21 @@ def _check_io(model: Model) -> None:
                                "tf.int8, inference_output_type=tf.int8).")
 
 
-def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str = "model") -> CompileResult:
-    """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError."""
+def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str = "model",
+                  narrow_requant: bool = True) -> CompileResult:
+    """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError.
+
+    narrow_requant=False keeps every layer on the general output stage, even where the
+    accumulator bound proves the short one exact (tests use it to check both paths).
+    """
     raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
     model = read_tflite(model_path)
     _check_io(model)
     calls: list[Call] = [lower(model, op) for op in model.operators]
+    if not narrow_requant:
+        for call in calls:
+            if "narrow_acc" in call.params:
+                call.params["narrow_acc"] = 0
     plan: Plan = plan_memory(model, calls)
     model_hash = hashlib.sha256(raw).hexdigest()
     files = codegen.generate(model, calls, plan, Path(out_dir), name, model_hash)

@@ -65,13 +65,13 @@ def _read_lines(url: str, deadline: float) -> list[str]:
 
 
 def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, work_dir: Path,
-                 profile: bool = False) -> BoardRun:
+                 profile: bool = False, narrow_requant: bool = True) -> BoardRun:
     """Compiles `model`, builds the bench firmware for `board`, runs `inputs` through it.
 
     profile=True also times each operator (a function call around each: a few dozen
     instructions per operator added to the totals)."""
     work_dir = Path(work_dir)
-    compiled = compile_model(model, work_dir / "model", name="model")
+    compiled = compile_model(model, work_dir / "model", name="model", narrow_requant=narrow_requant)
     extra: dict[str, str | Path] = {p.name: p for p in compiled.files}
     extra["bench_inputs.h"] = _inputs_header(np.asarray(inputs, dtype=np.int8))
     built = build_firmware(board, work_dir / "firmware", app="bench", extra=extra,

@@ -103,3 +103,18 @@ def fits(op: Operator, **values: int) -> None:
         limit = 255 if name in BYTE_FIELDS else 32767
         if not 0 <= value <= limit:
             raise CompileError(f"{op.describe()}: {name} = {value} exceeds the kernel's limit {limit}")
+
+
+def narrow_accumulators(abs_weight_sums: np.ndarray, max_abs_input: int, bias: np.ndarray,
+                        shifts: np.ndarray) -> int:
+    """1 when every channel's |acc + bias| << (left shift + 1) provably fits int32, so the
+    kernels may use the short, equally exact output stage (tm_channel_output_narrow)."""
+    bound = (np.asarray(abs_weight_sums, dtype=np.int64) * max_abs_input
+             + np.abs(np.asarray(bias, dtype=np.int64)))
+    left = np.maximum(np.asarray(shifts, dtype=np.int64), 0)
+    return int(np.all(bound * (2 ** (left + 1)) < 2 ** 31))
+
+
+def max_abs_offset_input(zero_point: int) -> int:
+    """The largest |x - zero_point| over int8 x: the activations once the offset is applied."""
+    return max(abs(-128 - zero_point), abs(127 - zero_point))

@@ -3,7 +3,8 @@
 import numpy as np
 
 from tinyml.compile.model import Model, Operator
-from tinyml.compile.ops.base import (Call, CompileError, Const, fits, padding, require_activation,
+from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
+                                     narrow_accumulators, padding, require_activation,
                                      require_constant, require_int8, require_nhwc_batch1, tensors)
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
 
@@ -53,13 +54,16 @@ def lower(model: Model, op: Operator) -> Call:
                  Const("shift", "int8_t", shift.astype(np.int8))]
     macs = out_h * out_w * out_c * k_h * k_w * in_c
     pointwise = (k_h, k_w, o["stride_h"], o["stride_w"], pad_h, pad_w) == (1, 1, 1, 1, 0, 0)
+    abs_sums = np.abs(w.data.reshape(out_c, -1).astype(np.int64)).sum(axis=1)
     if pointwise:
         # Fold the input offset into the bias: sum((x + off) * w) = sum(x * w) + off * sum(w).
         bias += -in_zp * w.data.reshape(out_c, -1).astype(np.int64).sum(axis=1)
+        params["narrow_acc"] = narrow_accumulators(abs_sums, 128, bias, shift)
         constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
         return Call(op, "tm_conv2d_1x1_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                     [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch",)],
                     constants, macs, inplace_input=0, scratch_bytes=max(8 * in_c, out_c))
+    params["narrow_acc"] = narrow_accumulators(abs_sums, max_abs_offset_input(in_zp), bias, shift)
     constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
     # In place (the kernel sees output == input) keeps a ring of pad_h input rows: only for
     # "same"-sized, stride-1 convolutions that keep the channel count.

@@ -3,7 +3,8 @@
 import numpy as np
 
 from tinyml.compile.model import Model, Operator
-from tinyml.compile.ops.base import (Call, CompileError, Const, fits, padding, require_constant,
+from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
+                                     narrow_accumulators, padding, require_constant,
                                      require_int8, require_nhwc_batch1, tensors)
 from tinyml.compile.ops.conv2d import conv_requant
 
@@ -35,7 +36,10 @@ def lower(model: Model, op: Operator) -> Call:
                   filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],
                   dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h,
                   pad_w=pad_w, depth_multiplier=multiplier, act_min=act_min, act_max=act_max,
-                  input_offset=-in_zp, output_offset=out_zp)
+                  input_offset=-in_zp, output_offset=out_zp,
+                  narrow_acc=narrow_accumulators(
+                      np.abs(w.data.reshape(-1, out_c).astype(np.int64)).sum(axis=0),
+                      max_abs_offset_input(in_zp), bias, shift))
     constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
     plane_h = (out_h - 1) * o["stride_h"] + (k_h - 1) * o["dilation_h"] + 1

@@ -35,9 +35,10 @@ static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int32_t i
     }
 }
 
-/* One output channel of a 3x3, dilation-1 filter over the plane. */
-static void channel_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, int32_t oc,
-                        const tm_out_t *o, int8_t *output)
+/* One output channel of a 3x3, dilation-1 filter over the plane; `narrow` is a constant at
+ * each call, so the compiler makes one loop per output stage. */
+static inline void channel_3x3_run(const plane_t *pl, const int8_t *filter, int32_t out_c,
+                                   int32_t oc, const tm_out_t *o, int8_t *output, int narrow)
 {
     const int32_t pw = pl->plane_w;
     const int32_t w0 = TM_W8(&filter[oc]), w1 = TM_W8(&filter[out_c + oc]);
@@ -65,8 +66,18 @@ static void channel_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, 
             acc += r[pw] * w3 + r[pw + 1] * w4 + r[pw + 2] * w5;
             acc += r[2 * pw] * w6 + r[2 * pw + 1] * w7 + r[2 * pw + 2] * w8;
 #endif
-            *out = tm_channel_output(&ch, acc);
+            *out = narrow ? tm_channel_output_narrow(&ch, acc) : tm_channel_output(&ch, acc);
         }
+    }
+}
+
+static void channel_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, int32_t oc,
+                        const tm_out_t *o, int8_t *output)
+{
+    if (o->narrow) {
+        channel_3x3_run(pl, filter, out_c, oc, o, output, 1);
+    } else {
+        channel_3x3_run(pl, filter, out_c, oc, o, output, 0);
     }
 }
 

@@ -73,10 +73,17 @@ static inline void tm_gemm_4col_s8(const tm_out_t *o, int32_t n, int32_t rows,
             a3 += tails[3 * tail + i] * v;
         }
         ch = tm_channel(o, oc);
-        out0[oc] = tm_channel_output(&ch, a0);
-        out1[oc] = tm_channel_output(&ch, a1);
-        out2[oc] = tm_channel_output(&ch, a2);
-        out3[oc] = tm_channel_output(&ch, a3);
+        if (ch.narrow) {
+            out0[oc] = tm_channel_output_narrow(&ch, a0);
+            out1[oc] = tm_channel_output_narrow(&ch, a1);
+            out2[oc] = tm_channel_output_narrow(&ch, a2);
+            out3[oc] = tm_channel_output_narrow(&ch, a3);
+        } else {
+            out0[oc] = tm_channel_output(&ch, a0);
+            out1[oc] = tm_channel_output(&ch, a1);
+            out2[oc] = tm_channel_output(&ch, a2);
+            out3[oc] = tm_channel_output(&ch, a3);
+        }
     }
 }
 #endif

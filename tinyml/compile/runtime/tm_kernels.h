@@ -24,6 +24,7 @@ typedef struct {
     uint8_t dilation_h, dilation_w;
     uint8_t pad_h, pad_w;
     uint8_t depth_multiplier; /* depthwise only */
+    uint8_t narrow_acc;       /* the compiler proved |acc + bias| << (shift + 1) fits int32 */
     int8_t act_min, act_max;
     int32_t input_offset;
     int32_t output_offset;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "tm_kernels.h"
+#include "tm_simd.h"
 
 /* Constant tensors live in flash. On AVR, flash is a separate address space: constants are
  * declared TM_FLASH (PROGMEM) and read through TM_W8/TM_W32; elsewhere these are plain loads. */
@@ -63,6 +64,7 @@ typedef struct {
     const int32_t *multiplier;
     const int8_t *shift;
     int32_t offset, lo, hi;
+    int32_t narrow; /* see tm_channel_output_narrow */
 } tm_out_t;
 
 static inline int8_t tm_clamp_s8(int32_t x, int8_t lo, int8_t hi)
@@ -80,6 +82,7 @@ static inline tm_out_t tm_conv_output(const tm_conv_params_t *p, const tm_requan
     o.offset = p->output_offset;
     o.lo = p->act_min;
     o.hi = p->act_max;
+    o.narrow = p->narrow_acc;
     return o;
 }
 
@@ -87,6 +90,7 @@ static inline tm_out_t tm_conv_output(const tm_conv_params_t *p, const tm_requan
  * outputs of the same channel (depthwise), so nothing is recomputed or reloaded per output. */
 typedef struct {
     int32_t bias, multiplier, left, right, mask, half_mask, offset, lo, hi;
+    int32_t half, round_bit, narrow;
 } tm_channel_t;
 
 static inline tm_channel_t tm_channel(const tm_out_t *o, int32_t oc)
@@ -99,6 +103,9 @@ static inline tm_channel_t tm_channel(const tm_out_t *o, int32_t oc)
     c.right = c.left - shift;
     c.mask = (int32_t)(((uint32_t)1 << c.right) - 1u);
     c.half_mask = c.mask >> 1;
+    c.half = c.right > 0 ? (int32_t)((uint32_t)1 << (c.right - 1)) : 0;
+    c.round_bit = c.right > 0 ? 1 : 0;
+    c.narrow = o->narrow;
     c.offset = o->offset;
     c.lo = o->lo;
     c.hi = o->hi;
@@ -114,6 +121,31 @@ static inline int8_t tm_channel_output(const tm_channel_t *c, int32_t acc)
     const int32_t high = (int32_t)(product >> 31);
     const int32_t threshold = c->half_mask + (int32_t)((uint32_t)high >> 31);
     int32_t out = (high >> c->right) + ((high & c->mask) > threshold ? 1 : 0) + c->offset;
+    out = out < c->lo ? c->lo : out;
+    return (int8_t)(out > c->hi ? c->hi : out);
+}
+
+/* (a * b + 2^31) >> 32, rounded high word (SMMULR on cores with the DSP extension). */
+static inline int32_t tm_mul_high_rounded(int32_t a, int32_t b)
+{
+#if defined(TM_SIMD)
+    return tm_smmulr(a, b);
+#else
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* tm_channel_output when the compiler proved |acc + bias| << (left + 1) fits int32 (the
+ * layer's narrow_acc). The doubling high multiply is then one rounded high-word multiply of
+ * the doubled value, and the final shift rounds half away from zero as
+ * (x + half - (x < 0)) >> right, which cannot overflow because |x| < 2^30. Bit for bit the
+ * same as tm_channel_output, in about half the instructions. */
+static inline int8_t tm_channel_output_narrow(const tm_channel_t *c, int32_t acc)
+{
+    const int32_t doubled = (int32_t)((uint32_t)(acc + c->bias) << (c->left + 1));
+    const int32_t high = tm_mul_high_rounded(doubled, c->multiplier);
+    const int32_t negative = (int32_t)(((uint32_t)high >> 31) & (uint32_t)c->round_bit);
+    int32_t out = ((high + c->half - negative) >> c->right) + c->offset;
     out = out < c->lo ? c->lo : out;
     return (int8_t)(out > c->hi ? c->hi : out);
 }

@@ -30,6 +30,14 @@ static inline int32_t tm_sxtb16_odd(int32_t v)
     return r;
 }
 
+/* (a * b + 2^31) >> 32: SMMULR, the rounded high word of the product. */
+static inline int32_t tm_smmulr(int32_t a, int32_t b)
+{
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+}
+
 static inline void tm_store32(void *p, int32_t v)
 {
     memcpy(p, &v, 4);
