@@ -17,18 +17,17 @@ typedef struct {
     int32_t out_step; /* distance between two output pixels: out_c */
 } plane_t;
 
+/* Copies input channel ic into the plane's interior. The border (the padding) stays zero:
+ * tm_depthwise_conv2d_s8 clears the whole plane once, and no channel writes there. */
 static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int32_t ic,
                        const plane_t *pl, int32_t plane_h)
 {
     const int32_t in_c = p->in_c, in_w = p->in_w, offset = p->input_offset;
-    int32_t i, y, x;
-    for (i = 0; i < plane_h * pl->plane_w; ++i) {
-        pl->plane[i] = 0;
-    }
+    const int32_t width = in_w < pl->plane_w - p->pad_w ? in_w : pl->plane_w - p->pad_w;
+    int32_t y, x;
     for (y = 0; y < p->in_h && y + p->pad_h < plane_h; ++y) {
         int16_t *row = pl->plane + (y + p->pad_h) * pl->plane_w + p->pad_w;
         const int8_t *src = input + y * in_w * in_c + ic;
-        const int32_t width = in_w < pl->plane_w - p->pad_w ? in_w : pl->plane_w - p->pad_w;
         for (x = 0; x < width; ++x) {
             row[x] = (int16_t)(src[x * in_c] + offset);
         }
@@ -52,11 +51,15 @@ static inline void channel_3x3_run(const plane_t *pl, const int8_t *filter, int3
     const int32_t w67 = (int32_t)(((uint32_t)w6 & 0xFFFFu) | ((uint32_t)w7 << 16));
 #endif
     const tm_channel_t ch = tm_channel(o, oc);
+    /* locals, not pl->..., so int8 stores (which may alias anything) force no reloads */
+    const int16_t *plane = pl->plane;
+    const int32_t out_h = pl->out_h, out_w = pl->out_w, row_step = pl->stride_h * pw;
+    const int32_t col_step = pl->stride_w, out_step = pl->out_step;
     int8_t *out = output + oc;
     int32_t oy, ox;
-    for (oy = 0; oy < pl->out_h; ++oy) {
-        const int16_t *r = pl->plane + oy * pl->stride_h * pw;
-        for (ox = 0; ox < pl->out_w; ++ox, r += pl->stride_w, out += pl->out_step) {
+    for (oy = 0; oy < out_h; ++oy) {
+        const int16_t *r = plane + oy * row_step;
+        for (ox = 0; ox < out_w; ++ox, r += col_step, out += out_step) {
 #if defined(TM_SIMD)
             int32_t acc = __smlad(tm_load32(r), w01, r[2] * w2);
             acc = __smlad(tm_load32(r + pw), w34, acc + r[pw + 2] * w5);
@@ -120,6 +123,9 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
     pl.stride_h = p->stride_h;
     pl.stride_w = p->stride_w;
     pl.out_step = p->out_c;
+    for (ic = 0; ic < plane_h * pl.plane_w; ++ic) {
+        plane[ic] = 0;
+    }
     for (ic = 0; ic < p->in_c; ++ic) {
         fill_plane(p, input, ic, &pl, plane_h);
         for (m = 0; m < p->depth_multiplier; ++m) {

@@ -36,10 +36,11 @@ static inline void tm_cols_widen(const int8_t *x, int16_t *cols, int32_t n, int3
 }
 
 /* For every filter row oc (n int8 values): out0[oc] .. out3[oc] from columns 0 .. 3. */
-static inline void tm_gemm_4col_s8(const tm_out_t *o, int32_t n, int32_t rows,
+static inline void tm_gemm_4col_s8(const tm_out_t *stage, int32_t n, int32_t rows,
                                    const int16_t *cols, const int8_t *filter, int8_t *out0,
                                    int8_t *out1, int8_t *out2, int8_t *out3)
 {
+    const tm_out_t o = *stage; /* a local copy: int8 stores cannot alias it */
     const int32_t whole = n & ~3;
     const int32_t tail = n - whole;
     const int16_t *tails = cols + 4 * whole;
@@ -72,7 +73,7 @@ static inline void tm_gemm_4col_s8(const tm_out_t *o, int32_t n, int32_t rows,
             a2 += tails[2 * tail + i] * v;
             a3 += tails[3 * tail + i] * v;
         }
-        ch = tm_channel(o, oc);
+        ch = tm_channel(&o, oc);
         if (ch.narrow) {
             out0[oc] = tm_channel_output_narrow(&ch, a0);
             out1[oc] = tm_channel_output_narrow(&ch, a1);
