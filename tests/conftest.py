@@ -24,6 +24,14 @@ def emulator_pids() -> set[int]:
     return {int(p) for p in out.split()}
 
 
+def serial_url_from(process: subprocess.Popen) -> str | None:
+    """The URL a `tinyml flash` (or `pio run -t upload`) prints on its "Serial: URL" line."""
+    for line in process.stdout:
+        if line.startswith("Serial: "):
+            return line.split()[1]
+    return None
+
+
 @pytest.fixture(scope="session")
 def skeleton_builds(tmp_path_factory):
     """Builds the skeleton firmware for a board on first use; later uses reuse it."""

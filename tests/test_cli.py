@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import emulator_pids
+from conftest import emulator_pids, serial_url_from
 
 TINYML = [sys.executable, "-m", "tinyml"]
 
@@ -106,7 +105,7 @@ def test_build_prints_size_tool_figures_and_budget(tmp_path, board_id, tool_head
     result, _ = run("build", "--board", board_id, "-o", str(tmp_path / "fw"), timeout=600)
     assert result.returncode == 0, result.stderr
     assert tool_header in result.stdout  # the Berkeley table of arm-none-eabi-size / avr-size
-    assert f"firmware.elf" in result.stdout
+    assert "firmware.elf" in result.stdout
     assert f"/ {flash_limit} bytes" in result.stdout
 
 
@@ -117,11 +116,7 @@ def test_flash_emulator_serves_until_stopped_then_reaps_qemu(skeleton_builds, no
     process = subprocess.Popen([*TINYML, "flash", "--board", "emu-cortex-m55", "--firmware",
                                 str(built.firmware)], stdout=subprocess.PIPE, text=True)
     try:
-        url = None
-        for line in process.stdout:
-            if line.startswith("Serial: "):
-                url = line.split()[1]
-                break
+        url = serial_url_from(process)
         assert url and url.startswith("socket://127.0.0.1:")
         from tinyml.link import open_device
 
@@ -145,9 +140,7 @@ def test_killed_flash_takes_its_emulator_with_it(skeleton_builds):
     before = emulator_pids()
     process = subprocess.Popen([*TINYML, "flash", "--board", "emu-cortex-m4", "--firmware",
                                 str(built.firmware)], stdout=subprocess.PIPE, text=True)
-    for line in process.stdout:
-        if line.startswith("Serial: "):
-            break
+    serial_url_from(process)
     started = emulator_pids() - before
     assert len(started) == 1
     process.kill()

@@ -7,7 +7,6 @@ client talks to it through the same pyserial code a USB board would get.
 from __future__ import annotations
 
 import pytest
-import serial
 
 from tinyml.errors import DeviceError
 from tinyml.flash import start_board

@@ -14,7 +14,7 @@ from tinyml.link import open_device
 from tinyml.paths import HOME
 from tinyml.pio import offline
 
-from conftest import EMULATED_BOARDS
+from conftest import EMULATED_BOARDS, serial_url_from
 
 pytestmark = pytest.mark.slow
 PIO = [sys.executable, "-m", "platformio"]
@@ -46,11 +46,7 @@ def test_pio_upload_starts_the_emulator_and_it_answers(no_orphans):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     try:
-        url = None
-        for line in process.stdout:
-            if line.startswith("Serial: "):
-                url = line.split()[1]
-                break
+        url = serial_url_from(process)
         assert url, "pio upload did not print the emulator's serial URL"
         with open_device(url) as device:
             info = device.info()

@@ -2,7 +2,6 @@
 
 import shutil
 import time
-from pathlib import Path
 
 import click
 

@@ -44,6 +44,18 @@ def tensors(model: Model, op: Operator) -> tuple[list[Tensor | None], list[Tenso
     return ins, outs
 
 
+def weighted_op(model: Model, op: Operator, weights: str):
+    """(input, weights, bias or None, output) of a conv or fully-connected operator, with
+    int8 activations and constant weights checked."""
+    ins, (y,) = tensors(model, op)
+    x, w, b = (ins + [None] * 3)[:3]
+    require_int8(op, x, y)
+    w = require_constant(op, w, weights)
+    if b is not None:
+        require_constant(op, b, "bias")
+    return x, w, b, y
+
+
 def require_int8(op: Operator, *ts: Tensor) -> None:
     for t in ts:
         if t.dtype != "int8":

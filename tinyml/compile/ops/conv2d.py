@@ -5,7 +5,7 @@ import numpy as np
 from tinyml.compile.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
                                      narrow_accumulators, padding, require_activation,
-                                     require_constant, require_int8, require_nhwc_batch1, tensors)
+                                     require_nhwc_batch1, weighted_op)
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
 
 
@@ -22,10 +22,7 @@ def conv_requant(op, x, w, y, channels):
 
 
 def lower(model: Model, op: Operator) -> Call:
-    ins, (y,) = tensors(model, op)
-    x, w, b = (ins + [None] * 3)[:3]
-    require_int8(op, x, y)
-    w = require_constant(op, w, "filter")
+    x, w, b, y = weighted_op(model, op, "filter")
     if w.dtype != "int8":
         raise CompileError(f"{op.describe()}: filter '{w.name}' is {w.dtype}; expected int8")
     in_h, in_w, in_c = require_nhwc_batch1(op, x)
@@ -43,7 +40,6 @@ def lower(model: Model, op: Operator) -> Call:
     in_zp, out_zp, mult, shift, act_min, act_max = conv_requant(op, x, w, y, out_c)
     bias = np.zeros(out_c, dtype=np.int64)
     if b is not None:
-        require_constant(op, b, "bias")
         bias += b.data.astype(np.int64)
     params = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
                   filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],

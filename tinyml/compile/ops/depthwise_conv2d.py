@@ -4,16 +4,13 @@ import numpy as np
 
 from tinyml.compile.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
-                                     narrow_accumulators, padding, require_constant,
-                                     require_int8, require_nhwc_batch1, tensors)
+                                     narrow_accumulators, padding,
+                                     require_nhwc_batch1, weighted_op)
 from tinyml.compile.ops.conv2d import conv_requant
 
 
 def lower(model: Model, op: Operator) -> Call:
-    ins, (y,) = tensors(model, op)
-    x, w, b = (ins + [None] * 3)[:3]
-    require_int8(op, x, y)
-    w = require_constant(op, w, "filter")
+    x, w, b, y = weighted_op(model, op, "filter")
     in_h, in_w, in_c = require_nhwc_batch1(op, x)
     out_h, out_w, out_c = require_nhwc_batch1(op, y)
     _, k_h, k_w, k_c = w.shape
@@ -31,7 +28,7 @@ def lower(model: Model, op: Operator) -> Call:
     in_zp, out_zp, mult, shift, act_min, act_max = conv_requant(op, x, w, y, out_c)
     bias = np.zeros(out_c, dtype=np.int32)
     if b is not None:
-        bias = require_constant(op, b, "bias").data.astype(np.int32)
+        bias = b.data.astype(np.int32)
     params = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
                   filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],
                   dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h,

@@ -4,15 +4,12 @@ import numpy as np
 
 from tinyml.compile.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, require_activation,
-                                     require_constant, require_int8, tensors)
+                                     weighted_op)
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
 
 
 def lower(model: Model, op: Operator) -> Call:
-    ins, (y,) = tensors(model, op)
-    x, w, b = (ins + [None] * 3)[:3]
-    require_int8(op, x, y)
-    w = require_constant(op, w, "weights")
+    x, w, b, y = weighted_op(model, op, "weights")
     if w.dtype != "int8" or len(w.shape) != 2:
         raise CompileError(f"{op.describe()}: weights '{w.name}' must be a 2-D int8 tensor, "
                            f"got {w.dtype} {list(w.shape)}")
@@ -38,7 +35,7 @@ def lower(model: Model, op: Operator) -> Call:
     act_min, act_max = activation_range(require_activation(op), out_scale, out_zp)
     bias = np.zeros(out_depth, dtype=np.int64)
     if b is not None:
-        bias += require_constant(op, b, "bias").data.astype(np.int64)
+        bias += b.data.astype(np.int64)
     # sum((x + io) * (w + fo)) = sum(x * (w + fo)) + io * sum(w + fo): the second term is constant.
     row_sums = w.data.astype(np.int64).sum(axis=1) + in_depth * (-filter_zp)
     bias += -in_zp * row_sums

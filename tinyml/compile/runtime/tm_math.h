@@ -57,6 +57,14 @@ static inline int32_t tm_requantize(int32_t x, int32_t multiplier, int shift)
     return (high >> right) + ((high & mask) > threshold ? 1 : 0);
 }
 
+/* The part [*from, *to) of a pooling window of `size` starting at `start` (negative in the
+ * padding) that lies inside [0, limit). */
+static inline void tm_clip_window(int start, int size, int limit, int *from, int *to)
+{
+    *from = start < 0 ? 0 : start;
+    *to = start + size > limit ? limit : start + size;
+}
+
 /* The output stage of a layer, copied out of its params struct into locals, so the compiler
  * need not reload it after every int8 store (an int8_t store may alias anything). */
 typedef struct {

@@ -6,13 +6,11 @@ void tm_max_pool2d_s8(const tm_pool_params_t *p, const int8_t *input, int8_t *ou
 {
     int oy, ox, c, y, x;
     for (oy = 0; oy < p->out_h; ++oy) {
-        const int y0 = oy * p->stride_h - p->pad_h;
-        const int ys = y0 < 0 ? 0 : y0;
-        const int ye = (y0 + p->filter_h) > p->in_h ? p->in_h : (y0 + p->filter_h);
+        int ys, ye;
+        tm_clip_window(oy * p->stride_h - p->pad_h, p->filter_h, p->in_h, &ys, &ye);
         for (ox = 0; ox < p->out_w; ++ox) {
-            const int x0 = ox * p->stride_w - p->pad_w;
-            const int xs = x0 < 0 ? 0 : x0;
-            const int xe = (x0 + p->filter_w) > p->in_w ? p->in_w : (x0 + p->filter_w);
+            int xs, xe;
+            tm_clip_window(ox * p->stride_w - p->pad_w, p->filter_w, p->in_w, &xs, &xe);
             for (c = 0; c < p->channels; ++c) {
                 int32_t best = -128;
                 for (y = ys; y < ye; ++y) {
