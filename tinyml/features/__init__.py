@@ -1,0 +1,28 @@
+"""Stage 2: features. One front-end specification (spec.py), two implementations: numpy
+(reference.py, used for training) and C (c/, used by the firmware), kept in agreement by test.
+
+    from tinyml import features
+    x = features.kws_features(dataset.x)          # int8 [clips, 49, 10]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinyml.features import reference
+from tinyml.features.spec import MfccSpec, SpectrumSpec
+
+__all__ = ["MfccSpec", "SpectrumSpec", "kws_features", "vibration_features"]
+
+
+def kws_features(clips: np.ndarray, spec: MfccSpec = MfccSpec(), batch: int = 512) -> np.ndarray:
+    """int8 MFCC features [clips, frames, coefficients] of int16 clips."""
+    out = [reference.quantize(reference.mfcc(clips[i:i + batch], spec), spec.scale, spec.zero_point)
+           for i in range(0, len(clips), batch)]
+    return np.concatenate(out) if out else np.zeros((0,) + spec.shape, dtype=np.int8)
+
+
+def vibration_features(windows_g: np.ndarray, spec: SpectrumSpec = SpectrumSpec()) -> np.ndarray:
+    """int8 band energies [windows, axes, bands] of accelerometer windows in g."""
+    counts = reference.to_counts(windows_g, spec)
+    return reference.quantize(reference.spectrum(counts, spec), spec.scale, spec.zero_point)
