@@ -7,7 +7,7 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import boards, build, compile, doctor, flash, info
+from tinyml.cli import boards, build, compile, datasets, doctor, features, flash, info
 from tinyml.compile.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
@@ -19,6 +19,8 @@ def cli() -> None:
 
     \b
     The pipeline, one command per stage:
+      tinyml datasets make kws           synthetic keyword audio (or import a real set)
+      tinyml features kws -o f.npz       the front-end's int8 features
       tinyml compile model.tflite -o DIR  an int8 model becomes plain C (our engine)
       tinyml boards                      what you can build for
       tinyml build --board B             render the firmware and build it with PlatformIO
@@ -30,8 +32,8 @@ def cli() -> None:
     """
 
 
-for command in (boards.command, compile.command, build.command, flash.command, info.command,
-                doctor.command):
+for command in (datasets.command, features.command, compile.command, boards.command, build.command,
+                flash.command, info.command, doctor.command):
     cli.add_command(command)
 
 
