@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinyml.compile import ModelError, compile_model
-from tinyml.compile.model import read_tflite
+from tinyml.tflite.model import read_tflite
 
 MLPERF = Path(__file__).resolve().parents[2] / "shared" / "mlperf-tiny"
 SEED_MODELS = {stem: (MLPERF / f"{stem}.tflite").read_bytes()

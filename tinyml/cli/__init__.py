@@ -8,7 +8,7 @@ import click
 
 from tinyml import __version__
 from tinyml.cli import boards, build, compile, datasets, doctor, features, flash, info
-from tinyml.compile.flatbuffer import ModelError
+from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
 

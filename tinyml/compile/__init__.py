@@ -6,7 +6,7 @@
 """
 
 from tinyml.compile.compiler import CompileResult, compile_model
-from tinyml.compile.flatbuffer import ModelError
+from tinyml.tflite.flatbuffer import ModelError
 from tinyml.compile.ops import SUPPORTED, CompileError
 
 __all__ = ["CompileError", "CompileResult", "ModelError", "SUPPORTED", "compile_model"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.compile.model import Model
+from tinyml.tflite.model import Model
 from tinyml.compile.ops import Call
 from tinyml.compile.planner import Plan
 

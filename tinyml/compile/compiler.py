@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinyml.compile import codegen
-from tinyml.compile.model import Model, read_tflite
+from tinyml.tflite.model import Model, op_macs, read_tflite
 from tinyml.compile.ops import Call, CompileError, lower
 from tinyml.compile.planner import Plan, plan_memory
 
@@ -59,6 +59,8 @@ def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str
     model = read_tflite(model_path)
     _check_io(model)
     calls: list[Call] = [lower(model, op) for op in model.operators]
+    for call in calls:
+        call.macs = op_macs(model, call.op)
     if not narrow_requant:
         for call in calls:
             if "narrow_acc" in call.params:

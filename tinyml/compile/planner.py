@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tinyml.compile.model import Model
+from tinyml.tflite.model import Model
 from tinyml.compile.ops import Call
 
 ALIGN = 4

@@ -6,8 +6,8 @@ at compile time with its name and index, never compiled into wrong code.
 
 from __future__ import annotations
 
-from tinyml.compile.flatbuffer import ModelError
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.flatbuffer import ModelError
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops import (add, average_pool2d, conv2d, depthwise_conv2d, fully_connected,
                                 max_pool2d, mean, reshape, softmax)
 from tinyml.compile.ops.base import Call, CompileError

@@ -1,6 +1,6 @@
 """ADD: int8 elementwise sum of two same-shaped tensors, with TFLite's integer rescaling."""
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, require_activation, require_int8,
                                      tensors)
 from tinyml.compile.quantize import activation_range, quantize_multiplier
@@ -26,4 +26,4 @@ def lower(model: Model, op: Operator) -> Call:
                   act_min=act_min, act_max=act_max)
     # Elementwise: either input may hold the output when nothing later reads it.
     return Call(op, "tm_add_s8", "tm_add_params_t", params, None,
-                [("in", 0), ("in", 1), ("out", 0)], [], macs=y.size, inplace_input=0)
+                [("in", 0), ("in", 1), ("out", 0)], [], inplace_input=0)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinyml.compile.flatbuffer import ModelError
-from tinyml.compile.model import Model, Operator, Tensor
+from tinyml.tflite.flatbuffer import ModelError
+from tinyml.tflite.model import Model, Operator, Tensor
 
 
 class CompileError(ModelError):
@@ -32,7 +32,7 @@ class Call:
     requant: tuple[str, str] | None = None  # (multiplier, shift) const suffixes
     args: list = field(default_factory=list)  # ("in", i) | ("out", i) | ("const", s) | ("null",) | ("scratch",)
     constants: list[Const] = field(default_factory=list)
-    macs: int = 0
+    macs: int = 0                        # set by the compiler (tinyml.tflite.op_macs)
     inplace_input: int | None = None     # position in op.inputs whose buffer the output may reuse
     scratch_bytes: int = 0
     alias_input: int | None = None       # output IS this input (same bytes, no code)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
                                      narrow_accumulators, padding, require_activation,
                                      require_nhwc_batch1, weighted_op)
@@ -48,7 +48,6 @@ def lower(model: Model, op: Operator) -> Call:
                   input_offset=-in_zp, output_offset=out_zp)
     constants = [Const("filter", "int8_t", w.data), Const("multiplier", "int32_t", mult),
                  Const("shift", "int8_t", shift.astype(np.int8))]
-    macs = out_h * out_w * out_c * k_h * k_w * in_c
     pointwise = (k_h, k_w, o["stride_h"], o["stride_w"], pad_h, pad_w) == (1, 1, 1, 1, 0, 0)
     abs_sums = np.abs(w.data.reshape(out_c, -1).astype(np.int64)).sum(axis=1)
     if pointwise:
@@ -58,7 +57,7 @@ def lower(model: Model, op: Operator) -> Call:
         constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
         return Call(op, "tm_conv2d_1x1_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                     [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch",)],
-                    constants, macs, inplace_input=0, scratch_bytes=max(8 * in_c, out_c))
+                    constants, inplace_input=0, scratch_bytes=max(8 * in_c, out_c))
     params["narrow_acc"] = narrow_accumulators(abs_sums, max_abs_offset_input(in_zp), bias, shift)
     constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
     # In place (the kernel sees output == input) keeps a ring of pad_h input rows: only for
@@ -71,4 +70,4 @@ def lower(model: Model, op: Operator) -> Call:
         scratch += (pad_h + 1) * in_w * in_c
     return Call(op, "tm_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                 [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch16",)],
-                constants, macs, inplace_input=0 if in_place else None, scratch_bytes=scratch)
+                constants, inplace_input=0 if in_place else None, scratch_bytes=scratch)

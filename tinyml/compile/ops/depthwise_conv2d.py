@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
                                      narrow_accumulators, padding,
                                      require_nhwc_batch1, weighted_op)
@@ -43,6 +43,5 @@ def lower(model: Model, op: Operator) -> Call:
     plane_w = (out_w - 1) * o["stride_w"] + (k_w - 1) * o["dilation_w"] + 1
     args = [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch16",)]
     return Call(op, "tm_depthwise_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
-                args, constants, macs=out_h * out_w * out_c * k_h * k_w,
-                inplace_input=0 if multiplier == 1 else None,
+                args, constants, inplace_input=0 if multiplier == 1 else None,
                 scratch_bytes=2 * plane_h * plane_w)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, require_activation,
                                      weighted_op)
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
@@ -45,5 +45,4 @@ def lower(model: Model, op: Operator) -> Call:
     constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias.astype(np.int32)),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
     return Call(op, "tm_fully_connected_s8", "tm_fc_params_t", params, ("multiplier", "shift"),
-                [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0)], constants,
-                macs=batches * in_depth * out_depth)
+                [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0)], constants)

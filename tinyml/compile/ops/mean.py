@@ -9,7 +9,7 @@ and no float on the device.
 
 import numpy as np
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, require_constant,
                                      require_int8, require_nhwc_batch1, tensors)
 
@@ -54,4 +54,4 @@ def lower(model: Model, op: Operator) -> Call:
     return Call(op, "tm_mean_s8", "tm_mean_params_t", params, None,
                 [("in", 0), ("const", "thresholds"), ("out", 0)],
                 [Const("thresholds", "int32_t", np.array(thresholds, dtype=np.int32))],
-                macs=count * channels, inplace_input=0)
+                inplace_input=0)

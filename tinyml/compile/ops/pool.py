@@ -1,6 +1,6 @@
 """What AVERAGE_POOL_2D and MAX_POOL_2D share: shapes, padding, unchanged quantization."""
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, fits, padding, require_activation,
                                      require_int8, require_nhwc_batch1, tensors)
 from tinyml.compile.quantize import activation_range
@@ -31,5 +31,4 @@ def lower_pool(model: Model, op: Operator, function: str) -> Call:
     # A global pool (1x1 output) reads each channel fully before writing it: safe in place.
     global_pool = out_h == 1 and out_w == 1
     return Call(op, function, "tm_pool_params_t", params, None, [("in", 0), ("out", 0)], [],
-                macs=out_h * out_w * c * o["filter_h"] * o["filter_w"],
                 inplace_input=0 if global_pool else None)

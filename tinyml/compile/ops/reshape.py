@@ -1,6 +1,6 @@
 """RESHAPE: the same bytes under another shape, so no code at all: the output aliases the input."""
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import Call, CompileError, tensors
 
 

@@ -2,7 +2,7 @@
 
 import math
 
-from tinyml.compile.model import Model, Operator
+from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import Call, CompileError, fits, require_int8, tensors
 from tinyml.compile.quantize import quantize_multiplier
 
@@ -36,4 +36,4 @@ def lower(model: Model, op: Operator) -> Call:
     params = dict(rows=rows, depth=depth, input_multiplier=multiplier,
                   input_left_shift=left_shift, diff_min=diff_min, output_offset=out_zp)
     return Call(op, "tm_softmax_s8", "tm_softmax_params_t", params, None,
-                [("in", 0), ("out", 0)], [], macs=0, inplace_input=0)
+                [("in", 0), ("out", 0)], [], inplace_input=0)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyml.compile.flatbuffer import ModelError, Table, root
+from tinyml.tflite.flatbuffer import ModelError, Table, root
 
 # TensorType enum of the TFLite schema.
 DTYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string",
@@ -233,3 +233,20 @@ def _read(buf: bytes, label: str) -> Model:
                  inputs=indices(g.vector(1, "i"), "graph input"),
                  outputs=indices(g.vector(2, "i"), "graph output"),
                  description=m.string(3), source=label)
+
+
+def op_macs(model: Model, op: Operator) -> int:
+    """Multiply-accumulates of one operator (what the int8 kernels spend their time on)."""
+    outs = [model.tensor(i) for i in op.outputs]
+    ins = [model.tensor(i) if i >= 0 else None for i in op.inputs]
+    if op.opcode in ("CONV_2D", "DEPTHWISE_CONV_2D") and ins[1] is not None:
+        filt = ins[1].shape
+        per_output = filt[1] * filt[2] * (filt[3] if op.opcode == "CONV_2D" else 1)
+        return outs[0].size * per_output
+    if op.opcode == "FULLY_CONNECTED" and ins[1] is not None:
+        return outs[0].size * ins[1].shape[-1]
+    if op.opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        return outs[0].size * op.options.get("filter_h", 1) * op.options.get("filter_w", 1)
+    if op.opcode in ("ADD", "MEAN"):
+        return ins[0].size
+    return 0
