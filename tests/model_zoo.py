@@ -82,3 +82,16 @@ def sigmoid_model() -> bytes:
     model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation="sigmoid")])
     _randomize(model, 3)
     return _convert(model, (8,))
+
+
+def custom_op_model() -> bytes:
+    """A valid .tflite whose only op (a custom BesselI0e) TFLite Micro has no kernel for."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
+    def f(x):
+        return tf.math.special.bessel_i0e(x)
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([f.get_concrete_function()], f)
+    converter.allow_custom_ops = True
+    return converter.convert()

@@ -7,7 +7,7 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import boards, build, compile, datasets, doctor, features, flash, info
+from tinyml.cli import boards, build, compile, datasets, doctor, features, flash, info, train
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
@@ -21,6 +21,8 @@ def cli() -> None:
     The pipeline, one command per stage:
       tinyml datasets make kws           synthetic keyword audio (or import a real set)
       tinyml features kws -o f.npz       the front-end's int8 features
+      tinyml train kws                   Keras model -> int8 TFLite, checked in TFLite Micro
+      tinyml evaluate runs/kws-...       float / TFLite int8 / TFLM int8 side by side
       tinyml compile model.tflite -o DIR  an int8 model becomes plain C (our engine)
       tinyml boards                      what you can build for
       tinyml build --board B             render the firmware and build it with PlatformIO
@@ -32,7 +34,8 @@ def cli() -> None:
     """
 
 
-for command in (datasets.command, features.command, compile.command, boards.command, build.command,
+for command in (datasets.command, features.command, train.train_command, train.convert_command,
+                train.evaluate_command, compile.command, boards.command, build.command,
                 flash.command, info.command, doctor.command):
     cli.add_command(command)
 

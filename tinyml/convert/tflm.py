@@ -60,28 +60,50 @@ def _quiet():
                 os.close(fd)
 
 
-def minimal_arena(model: str | Path | bytes, high: int = 1 << 22) -> int:
-    """The smallest tensor arena (bytes) TFLM accepts for the model, by bisection."""
-    data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
+def _probe(data: bytes, size: int) -> None:
+    """Child process: exit 0 when TFLM runs the model in `size` bytes."""
+    import faulthandler
 
-    def works(size: int) -> bool:
+    faulthandler.disable()  # a crash here is an expected answer, not something to report
+    with _quiet():
         try:
             interpreter = _interpreter(data, size)
             details = interpreter.get_input_details(0)
             interpreter.set_input(np.zeros(details["shape"], dtype=details["dtype"]), 0)
             interpreter.invoke()
-            return True
         except (RuntimeError, ValueError):
-            return False
+            os._exit(1)
+    os._exit(0)
 
-    with _quiet():
-        if not works(high):
-            raise TinymlError(f"TFLite Micro cannot run the model even with a {high}-byte arena")
-        low = 0
-        while high - low > 1:
-            mid = (low + high) // 2
-            if works(mid):
-                high = mid
-            else:
-                low = mid
+
+def minimal_arena(model: str | Path | bytes, high: int = 1 << 22) -> int:
+    """The smallest tensor arena (bytes) TFLM accepts for the model, by bisection.
+
+    Each probe runs in a forked child: with some too-small arenas TFLM does not fail cleanly
+    but crashes, and a crash must only mean "too small", not take tinyml down with it.
+    """
+    import multiprocessing
+
+    data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
+    ctx = multiprocessing.get_context("fork")
+
+    def works(size: int) -> bool:
+        child = ctx.Process(target=_probe, args=(data, size))
+        child.start()
+        child.join(60)
+        if child.is_alive():
+            child.kill()
+            child.join()
+            return False
+        return child.exitcode == 0
+
+    if not works(high):
+        raise TinymlError(f"TFLite Micro cannot run the model even with a {high}-byte arena")
+    low = 0
+    while high - low > 1:
+        mid = (low + high) // 2
+        if works(mid):
+            high = mid
+        else:
+            low = mid
     return high

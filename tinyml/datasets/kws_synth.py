@@ -38,7 +38,7 @@ ESPEAK_RATE = 22050
 class KwsConfig:
     clips_per_class: int = 2000
     silence_clips: int = 1000
-    augmentations_per_utterance: int = 4
+    augmentations_per_utterance: int = 2
     seed: int = 0
     snr_db: tuple[float, float] = (5.0, 30.0)
     reverb_probability: float = 0.3

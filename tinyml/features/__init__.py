@@ -12,7 +12,7 @@ import numpy as np
 from tinyml.features import reference
 from tinyml.features.spec import MfccSpec, SpectrumSpec
 
-__all__ = ["MfccSpec", "SpectrumSpec", "kws_features", "vibration_features"]
+__all__ = ["MfccSpec", "SpectrumSpec", "dataset_features", "kws_features", "vibration_features"]
 
 
 def kws_features(clips: np.ndarray, spec: MfccSpec = MfccSpec(), batch: int = 512) -> np.ndarray:
@@ -26,3 +26,24 @@ def vibration_features(windows_g: np.ndarray, spec: SpectrumSpec = SpectrumSpec(
     """int8 band energies [windows, axes, bands] of accelerometer windows in g."""
     counts = reference.to_counts(windows_g, spec)
     return reference.quantize(reference.spectrum(counts, spec), spec.scale, spec.zero_point)
+
+
+def dataset_features(dataset, folder=None) -> np.ndarray:
+    """int8 features of a whole dataset (tinyml.datasets.Dataset), cached beside it in
+    `folder` (features-<spec>.npy) when given: the reference front-end is not free."""
+    import hashlib
+    from pathlib import Path
+
+    spec = MfccSpec() if dataset.kind == "kws" else SpectrumSpec()
+    cache = None
+    if folder is not None:
+        key = hashlib.sha256(repr(spec).encode()).hexdigest()[:10]
+        cache = Path(folder) / f"features-{key}.npy"
+        if cache.is_file():
+            return np.load(cache)
+    x = kws_features(dataset.x, spec) if dataset.kind == "kws" else vibration_features(dataset.x, spec)
+    if cache is not None:
+        tmp = cache.with_suffix(".tmp.npy")
+        np.save(tmp, x)
+        tmp.replace(cache)
+    return x

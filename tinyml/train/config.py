@@ -14,7 +14,7 @@ class KwsTrainConfig:
     """DS-CNN keyword spotting. size "default" is MLPerf Tiny's DS-CNN (64 channels, for
     Cortex-M4/M7); "small" has 32 channels for 64 KB-RAM parts (Cortex-M0+/M4)."""
     size: str = "default"
-    epochs: int = 12
+    epochs: int = 24
     batch_size: int = 64
     learning_rate: float = 0.003
     seed: int = 0

@@ -1,0 +1,113 @@
+"""Training and int8 conversion, quickly: small configs that still have to learn something,
+checked in the real TFLite Micro interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinyml.convert.tflite import report, run_tflite
+from tinyml.convert.tflm import TflmModel
+from tinyml.errors import TinymlError
+from tinyml.tflite import read_tflite
+from tinyml.train import KwsTrainConfig, VibrationTrainConfig
+from tinyml.train.config import load_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    import os
+
+    folder = tmp_path_factory.mktemp("data")
+    os.environ["TINYML_DATA"] = str(folder)
+    yield folder
+    del os.environ["TINYML_DATA"]
+
+
+def test_quick_kws_trains_converts_and_runs_in_tflm(tmp_path, data_dir):
+    from tinyml.train import kws
+
+    run = kws.train(KwsTrainConfig(size="small", epochs=8, clips_per_class=200), runs_root=tmp_path,
+                    progress=False)
+    m = run.metrics
+    # 12 classes: chance is 8%; a few epochs on a small set already do far better
+    assert m["float_acc"] > 0.3 and m["int8_tflm_acc"] > 0.3
+    assert abs(m["int8_tflm_acc"] - m["float_acc"]) < 0.1
+    for name in ("model.keras", "model_int8.tflite", "metrics.json", "confusion.png", "config.toml"):
+        assert (run.folder / name).is_file(), name
+    model = read_tflite(run.tflite.read_bytes())
+    x = model.tensor(model.inputs[0])
+    assert x.dtype == "int8" and x.quant() == (0.5, 48)  # the front-end's own quantization
+    assert set(m["model"]["ops"]) <= {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "RESHAPE",
+                                      "FULLY_CONNECTED", "SOFTMAX"}
+    assert m["model"]["tflm_arena_bytes"] > 0 and m["model"]["macs"] > 100_000
+
+
+def test_quick_vibration_autoencoder_detects_faults(tmp_path, data_dir):
+    from tinyml.train import vibration
+
+    run = vibration.train(VibrationTrainConfig(epochs=25, normal_windows=1200), runs_root=tmp_path,
+                          progress=False)
+    m = run.metrics
+    assert m["int8_tflm_auc"] > 0.85
+    assert m["detection_rate_by_severity"]["3"] > m["detection_rate_by_severity"]["1"]
+    assert (run.folder / "roc.png").is_file()
+    assert m["model"]["ops"] == {"FULLY_CONNECTED": 4}
+    assert m["model"]["parameters"] < 4000  # fits an Arduino Mega's flash many times over
+
+
+def test_tflm_and_tflite_compared_sample_by_sample(tmp_path, data_dir):
+    """The mismatch count in metrics.json is the real one: recount it here."""
+    from tinyml.train import vibration
+
+    run = vibration.train(VibrationTrainConfig(epochs=3, normal_windows=400), runs_root=tmp_path,
+                          progress=False)
+    data = run.tflite.read_bytes()
+    inputs = np.random.default_rng(0).integers(-128, 128, size=(200, 48), dtype=np.int8)
+    tflm, lite = TflmModel(data).run(inputs), run_tflite(data, inputs)
+    assert tflm.shape == lite.shape == (200, 48)
+    assert np.abs(tflm.astype(int) - lite).max() <= 2  # the two kernel sets differ by LSBs at most
+
+
+def test_report_refuses_what_tflm_cannot_run():
+    import model_zoo
+
+    with pytest.raises(TinymlError, match=r"TFLite Micro cannot run this model.*CUSTOM\(BesselI0e\)"):
+        report(model_zoo.custom_op_model())
+
+
+def test_config_files_are_checked(tmp_path):
+    good = tmp_path / "kws.toml"
+    good.write_text('size = "small"\nepochs = 3\n')
+    assert load_config(KwsTrainConfig, good, epochs=5) == KwsTrainConfig(size="small", epochs=5)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochz = 3\n")
+    with pytest.raises(TinymlError, match="unknown setting\\(s\\) epochz"):
+        load_config(KwsTrainConfig, bad)
+    with pytest.raises(TinymlError, match="size must be"):
+        KwsTrainConfig(size="huge")
+
+
+def test_cli_evaluate_reads_a_run(tmp_path):
+    run = tmp_path / "vibration-x"
+    run.mkdir()
+    metrics = {"app": "vibration", "float_auc": 0.98, "int8_tflite_auc": 0.975, "int8_tflm_auc": 0.976,
+               "threshold": 0.5, "false_alarm_rate": 0.01, "detection_rate": 0.9,
+               "detection_rate_by_severity": {"1": 0.8}, "tflm_vs_tflite_mismatched_samples": 3,
+               "model": {"size_bytes": 8600, "parameters": 2792, "macs": 2688,
+                         "ops": {"FULLY_CONNECTED": 4}, "tflm_arena_bytes": 3272},
+               "train_convert_s": 17.0}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    done = subprocess.run([sys.executable, "-m", "tinyml", "evaluate", str(run)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "int8 TFLM 0.976" in done.stdout and "TFLM arena 3,272 B" in done.stdout
+    missing = subprocess.run([sys.executable, "-m", "tinyml", "evaluate", str(tmp_path)],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "has no metrics.json" in missing.stderr

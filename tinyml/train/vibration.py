@@ -1,0 +1,121 @@
+"""Vibration: a dense autoencoder trained on normal windows only (the anomaly model), and a
+small fault classifier for machines with labelled faults.
+
+The anomaly score is the mean squared reconstruction error of the int8 features, computed
+from the int8 model's output as the device does; the threshold is set on normal validation
+windows for the configured false-alarm rate.
+
+    from tinyml.train import vibration
+    run = vibration.train()
+    print(run.metrics["int8_tflm_auc"])
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.convert.tflite import dequantize, report, run_tflite, to_int8_tflite
+from tinyml.convert.tflm import TflmModel
+from tinyml.datasets import VibrationConfig, dataset_folder, load, make_vibration
+from tinyml.features import SpectrumSpec, dataset_features
+from tinyml.train.common import TrainedRun, fit_verbosity, keras_session, roc_png, save_run
+from tinyml.train.config import VibrationTrainConfig
+
+__all__ = ["VibrationTrainConfig", "anomaly_scores", "build_autoencoder", "roc", "train"]
+
+
+def build_autoencoder(features: int = 48, hidden: int = 24, bottleneck: int = 8):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(features,))
+    x = layers.Dense(hidden, activation="relu")(inputs)
+    x = layers.Dense(bottleneck, activation="relu")(x)
+    x = layers.Dense(hidden, activation="relu")(x)
+    return keras.Model(inputs, layers.Dense(features)(x), name="vibration_autoencoder")
+
+
+def anomaly_scores(inputs_q: np.ndarray, outputs_q: np.ndarray, in_q: tuple, out_q: tuple) -> np.ndarray:
+    """Mean squared difference between the features and their reconstruction (real units)."""
+    a = dequantize(inputs_q.reshape(len(inputs_q), -1), *in_q)
+    b = dequantize(outputs_q.reshape(len(outputs_q), -1), *out_q)
+    return np.mean((a - b) ** 2, axis=1)
+
+
+def roc(scores_normal: np.ndarray, scores_fault: np.ndarray):
+    """(false-alarm rates, detection rates, AUC) over all thresholds."""
+    scores = np.concatenate([scores_normal, scores_fault])
+    truth = np.concatenate([np.zeros(len(scores_normal)), np.ones(len(scores_fault))])
+    order = np.argsort(-scores, kind="stable")
+    truth = truth[order]
+    tpr = np.concatenate([[0.0], np.cumsum(truth) / max(truth.sum(), 1)])
+    fpr = np.concatenate([[0.0], np.cumsum(1 - truth) / max((1 - truth).sum(), 1)])
+    return fpr, tpr, float(np.trapezoid(tpr, fpr))
+
+
+def _dataset(cfg: VibrationTrainConfig, progress: bool):
+    if cfg.dataset:
+        return load(Path(cfg.dataset)), Path(cfg.dataset)
+    config = VibrationConfig(normal_windows=cfg.normal_windows, seed=cfg.seed)
+    return make_vibration(config, progress=progress), dataset_folder("vibration", config)
+
+
+def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | None = None,
+          progress: bool = True) -> TrainedRun:
+    start = time.monotonic()
+    keras = keras_session(cfg.seed)
+    spec = SpectrumSpec()
+    data, folder = _dataset(cfg, progress)
+    q = dataset_features(data, folder).reshape(len(data.x), -1)
+    x = dequantize(q, spec.scale, spec.zero_point)
+    normal = data.labels == data.classes.index("normal")
+    tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)
+    model = build_autoencoder(q.shape[1], cfg.hidden, cfg.bottleneck)
+    model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="mse")
+    model.fit(x[tr & normal], x[tr & normal], validation_data=(x[va & normal], x[va & normal]),
+              epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=fit_verbosity(progress),
+              shuffle=True, callbacks=[keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)])
+    tflite = to_int8_tflite(model, q[tr & normal], spec.scale, spec.zero_point, seed=cfg.seed)
+    rep = report(tflite)
+    tflm = TflmModel(tflite)
+    out_q = tuple(float(v) if i == 0 else int(v) for i, v in enumerate(
+        (tflm.output["quantization_parameters"]["scales"][0],
+         tflm.output["quantization_parameters"]["zero_points"][0])))
+    in_q = (spec.scale, spec.zero_point)
+
+    def int8_scores(rows, runner):
+        return anomaly_scores(q[rows], runner(q[rows]), in_q, out_q)
+
+    val_normal = int8_scores(va & normal, tflm.run)
+    threshold = float(np.quantile(val_normal, 1 - cfg.false_alarm_rate))
+    test_normal, test_fault = int8_scores(te & normal, tflm.run), int8_scores(te & ~normal, tflm.run)
+    fpr, tpr, auc = roc(test_normal, test_fault)
+    float_scores = np.mean((model.predict(x[te], verbose=0) - x[te]) ** 2, axis=1)
+    _, _, float_auc = roc(float_scores[normal[te]], float_scores[~normal[te]])
+    lite = run_tflite(tflite, q[te])
+    tflm_te = tflm.run(q[te])
+    severity = np.asarray(data.meta.get("severity", np.zeros(len(data.x))))[te & ~normal]
+    detection_by_severity = {str(int(s)): float(np.mean(test_fault[severity == s] > threshold))
+                             for s in np.unique(severity)}
+    metrics = {
+        "app": "vibration", "test_normal": int((te & normal).sum()), "test_faults": int((te & ~normal).sum()),
+        "float_auc": float_auc, "int8_tflm_auc": auc,
+        "int8_tflite_auc": roc(*np.split(anomaly_scores(q[te], lite, in_q, out_q)[np.argsort(~normal[te], kind="stable")],
+                                         [int((te & normal).sum())]))[2],
+        "threshold": threshold, "output_quantization": list(out_q),
+        "false_alarm_rate": float(np.mean(test_normal > threshold)),
+        "detection_rate": float(np.mean(test_fault > threshold)),
+        "detection_rate_by_severity": detection_by_severity,
+        "tflm_vs_tflite_mismatched_samples": int(np.sum(np.any(tflm_te != lite, axis=1))),
+        "model": asdict(rep), "train_convert_s": round(time.monotonic() - start, 1),
+        "dataset": str(folder), "frontend": spec.as_dict(),
+    }
+    run = save_run("vibration", cfg, model, tflite, metrics, runs_root)
+    far, det = metrics["false_alarm_rate"], metrics["detection_rate"]
+    roc_png(fpr, tpr, auc, (far, det), run.folder / "roc.png",
+            f"Vibration anomaly, int8 in TFLM: AUC {auc:.3f}")
+    return run
