@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import numpy as np
 
 from tinyml.errors import TinymlError
 from tinyml.paths import HOME
+from tinyml.tools.fs import atomic_folder
 
 SPLITS = ("train", "val", "test")
 
@@ -55,9 +54,7 @@ class Dataset:
 
 def save(dataset: Dataset, folder: Path) -> Path:
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with atomic_folder(folder) as tmp:
         arrays = {"x": dataset.x, "labels": dataset.labels, "split": dataset.split}
         if dataset.groups is not None:
             arrays["groups"] = dataset.groups
@@ -65,12 +62,6 @@ def save(dataset: Dataset, folder: Path) -> Path:
         (tmp / "meta.json").write_text(json.dumps({
             "kind": dataset.kind, "classes": dataset.classes, "sample_rate": dataset.sample_rate,
             **dataset.meta}, indent=2))
-        if folder.exists():
-            shutil.rmtree(folder)
-        os.replace(tmp, folder)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return folder
 
 

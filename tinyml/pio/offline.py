@@ -9,14 +9,14 @@ whose spec names owner `platformio` and the version range PlatformIO asks for.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import SCons
 from platformio.dependencies import get_core_dependencies
 from platformio.package.manager.tool import ToolPackageManager
+
+from tinyml.tools.fs import atomic_folder
 
 SCONS_LAUNCHER = '''\
 """SCons launcher written by tinyml (tinyml/pio/offline.py) from PyPI's scons."""
@@ -56,9 +56,7 @@ def install_tool_scons(force: bool = False) -> Path:
     if is_installed() and not force:
         return target
     version = required_scons_version()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix="tool-scons-", dir=target.parent))
-    try:
+    with atomic_folder(target) as staging:
         shutil.copytree(Path(SCons.__file__).parent, staging / "SCons",
                         ignore=shutil.ignore_patterns("__pycache__", "*Tests.py"))
         (staging / "scons.py").write_text(SCONS_LAUNCHER)
@@ -74,12 +72,6 @@ def install_tool_scons(force: bool = False) -> Path:
             "spec": {"owner": "platformio", "id": None, "name": "tool-scons",
                      "requirements": None, "uri": None},
         }))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return target
 
 
