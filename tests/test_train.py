@@ -60,6 +60,8 @@ def test_quick_vibration_autoencoder_detects_faults(tmp_path, data_dir):
     assert (run.folder / "roc.png").is_file()
     assert m["model"]["ops"] == {"FULLY_CONNECTED": 4}
     assert m["model"]["parameters"] < 4000  # fits an Arduino Mega's flash many times over
+    assert m["classifier"]["int8_tflm_acc"] > 0.6  # 7 classes: chance is 14%
+    assert (run.folder / "classifier_int8.tflite").is_file()
 
 
 def test_tflm_and_tflite_compared_sample_by_sample(tmp_path, data_dir):

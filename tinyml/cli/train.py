@@ -22,6 +22,10 @@ def summary(metrics: dict) -> list[str]:
     else:
         lines.append(f"ROC AUC       float {metrics['float_auc']:.3f}   int8 TFLite "
                      f"{metrics['int8_tflite_auc']:.3f}   int8 TFLM {metrics['int8_tflm_auc']:.3f}")
+        if "classifier" in metrics:
+            c = metrics["classifier"]
+            lines.append(f"classifier    float {c['float_acc']:.2%}   int8 TFLM {c['int8_tflm_acc']:.2%} "
+                         f"(normal + 6 fault types, {c['model']['parameters']:,} parameters)")
         lines.append(f"threshold     {metrics['threshold']:.4g}: false alarms "
                      f"{metrics['false_alarm_rate']:.1%}, detection {metrics['detection_rate']:.1%} "
                      f"(by severity {metrics['detection_rate_by_severity']})")
