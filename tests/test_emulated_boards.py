@@ -36,6 +36,9 @@ def test_board_answers_info_with_its_identity(board_id, skeleton_builds, no_orph
         "app": "skeleton",
         "rx_buffer": str(built.board.serial.rx_buffer),
         "rx_errors": "0",
+        "live": "0",
+        "timer_unit": built.board.timer.unit,
+        "timer_per_tick": built.board.timer.per_tick,
     }
     assert not running.alive()
 

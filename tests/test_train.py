@@ -20,21 +20,8 @@ from tinyml.train.config import load_config
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    import os
-
-    folder = tmp_path_factory.mktemp("data")
-    os.environ["TINYML_DATA"] = str(folder)
-    yield folder
-    del os.environ["TINYML_DATA"]
-
-
-def test_quick_kws_trains_converts_and_runs_in_tflm(tmp_path, data_dir):
-    from tinyml.train import kws
-
-    run = kws.train(KwsTrainConfig(size="small", epochs=8, clips_per_class=200), runs_root=tmp_path,
-                    progress=False)
+def test_quick_kws_trains_converts_and_runs_in_tflm(quick_kws_run):
+    run = quick_kws_run
     m = run.metrics
     # 12 classes: chance is 8%; a few epochs on a small set already do far better
     assert m["float_acc"] > 0.3 and m["int8_tflm_acc"] > 0.3
@@ -49,11 +36,8 @@ def test_quick_kws_trains_converts_and_runs_in_tflm(tmp_path, data_dir):
     assert m["model"]["tflm_arena_bytes"] > 0 and m["model"]["macs"] > 100_000
 
 
-def test_quick_vibration_autoencoder_detects_faults(tmp_path, data_dir):
-    from tinyml.train import vibration
-
-    run = vibration.train(VibrationTrainConfig(epochs=25, normal_windows=1200), runs_root=tmp_path,
-                          progress=False)
+def test_quick_vibration_autoencoder_detects_faults(quick_vibration_run):
+    run = quick_vibration_run
     m = run.metrics
     assert m["int8_tflm_auc"] > 0.85
     assert m["detection_rate_by_severity"]["3"] > m["detection_rate_by_severity"]["1"]

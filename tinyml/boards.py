@@ -26,6 +26,17 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class Timer:
+    """What the firmware's timer_ticks() counts: `unit` (instructions, us, cycles) per tick."""
+    unit: str
+    per_tick: str
+
+    @property
+    def per_tick_value(self) -> float:
+        return float(self.per_tick)
+
+
+@dataclass(frozen=True)
 class Board:
     id: str
     name: str
@@ -42,8 +53,10 @@ class Board:
     flash: dict
     ports: tuple[str, ...]
     size_tool: str
+    timer: Timer
     defines: dict = field(default_factory=dict)
     usb_ids: tuple[str, ...] = ()
+    sensors_by_input: dict = field(default_factory=dict)  # "audio"/"motion" -> sensors/ folder
 
     @property
     def env(self) -> str:
@@ -53,6 +66,10 @@ class Board:
     @property
     def needs_internet(self) -> bool:
         return bool(self.platformio.get("needs_internet", False))
+
+    def sensor_port(self, kind: str) -> str:
+        """The sensors/ folder that reads `kind` (audio, motion); "replay" when the board has none."""
+        return self.sensors_by_input.get(kind, "replay")
 
     @property
     def flash_method(self) -> str:
@@ -80,8 +97,10 @@ def _parse(path: Path) -> Board:
             flash=dict(raw["flash"]),
             ports=tuple(firmware["ports"]),
             size_tool=firmware["size_tool"],
+            timer=Timer(**firmware["timer"]),
             defines=dict(firmware.get("defines", {})),
             usb_ids=tuple(raw.get("usb_ids", ())),
+            sensors_by_input=dict(firmware.get("sensors", {})),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:
         raise TinymlError(f"board file {path} is invalid ({exc!r}); "

@@ -1,6 +1,7 @@
 /* Request dispatch: decode a frame, answer it, and say so when a frame was damaged. */
 #include "tinyml_device.h"
 
+#include "tinyml_app.h"
 #include "tinyml_config.h"
 #include "tinyml_link.h"
 #include "tinyml_port.h"
@@ -10,6 +11,7 @@ static uint8_t tx_buffer[TM_ENCODED_MAX(TINYML_TX_PAYLOAD + TM_HEADER_BYTES + TM
 static uint8_t reply[TINYML_TX_PAYLOAD];
 static tm_rx_t rx;
 static uint16_t rx_errors;
+static uint8_t live;
 
 static void send_frame(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length)
 {
@@ -47,6 +49,19 @@ static uint16_t put_field(uint16_t at, const char *key, const char *value)
     return at;
 }
 
+/* Appends preformatted "key=value\n" lines (from tinyml_config.h), or nothing if they do not fit. */
+static uint16_t put_raw(uint16_t at, const char *lines)
+{
+    uint16_t start = at;
+    while (*lines != '\0') {
+        if (at >= sizeof reply) {
+            return start;
+        }
+        reply[at++] = (uint8_t)*lines++;
+    }
+    return at;
+}
+
 static uint16_t put_number(uint16_t at, const char *key, uint32_t value)
 {
     char digits[11];
@@ -69,7 +84,90 @@ static void answer_info(uint8_t seq)
     n = put_field(n, "app", TINYML_APP);
     n = put_number(n, "rx_buffer", TINYML_RX_BUFFER);
     n = put_number(n, "rx_errors", rx_errors);
+    n = put_number(n, "live", live);
+    n = put_field(n, "timer_unit", TINYML_TIMER_UNIT);
+    n = put_field(n, "timer_per_tick", TINYML_TIMER_PER_TICK);
+    n = put_raw(n, TINYML_APP_INFO);
     send_frame(TM_MSG_INFO | TM_REPLY, seq, reply, n);
+}
+
+static uint32_t read_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static void write_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* kind(1) offset(u32) data: copies data into the app's input buffer at offset. */
+static void answer_load(const tm_frame_t *frame)
+{
+    uint32_t capacity = 0, offset, count, i;
+    uint8_t *buffer;
+    if (app_input(TM_INPUT_FEATURES, &capacity) == 0) {
+        send_error(frame->seq, TM_ERR_NO_MODEL);
+        return;
+    }
+    buffer = frame->length >= 5u ? app_input(frame->payload[0], &capacity) : 0;
+    if (buffer == 0) {
+        send_error(frame->seq, TM_ERR_ARGUMENT);
+        return;
+    }
+    offset = read_u32(frame->payload + 1);
+    count = (uint32_t)frame->length - 5u;
+    if (offset > capacity || count > capacity - offset) {
+        send_error(frame->seq, TM_ERR_ARGUMENT);
+        return;
+    }
+    for (i = 0; i < count; ++i) {
+        buffer[offset + i] = frame->payload[5u + i];
+    }
+    write_u32(reply, offset + count);
+    send_frame(TM_MSG_LOAD | TM_REPLY, frame->seq, reply, 4u);
+}
+
+/* kind(1) -> feature ticks(u32) model ticks(u32) score(f32 bits) int8 outputs */
+static void answer_infer(const tm_frame_t *frame)
+{
+    app_result_t result;
+    uint32_t bits;
+    uint16_t i;
+    const uint8_t *score = (const uint8_t *)&result.score;
+    uint32_t capacity = 0;
+    if (app_input(TM_INPUT_FEATURES, &capacity) == 0) {
+        send_error(frame->seq, TM_ERR_NO_MODEL);
+        return;
+    }
+    if (frame->length != 1u || app_infer(frame->payload[0], &result) != 0 ||
+        12u + (uint32_t)result.output_bytes > sizeof reply) {
+        send_error(frame->seq, TM_ERR_ARGUMENT);
+        return;
+    }
+    write_u32(reply, result.feature_ticks);
+    write_u32(reply + 4, result.model_ticks);
+    bits = (uint32_t)score[0] | ((uint32_t)score[1] << 8) | ((uint32_t)score[2] << 16) |
+           ((uint32_t)score[3] << 24); /* every target here is little endian */
+    write_u32(reply + 8, bits);
+    for (i = 0; i < result.output_bytes; ++i) {
+        reply[12u + i] = (uint8_t)result.output[i];
+    }
+    send_frame(TM_MSG_INFER | TM_REPLY, frame->seq, reply, (uint16_t)(12u + result.output_bytes));
+}
+
+static void answer_mode(const tm_frame_t *frame)
+{
+    if (frame->length != 1u || frame->payload[0] > 1u) {
+        send_error(frame->seq, TM_ERR_ARGUMENT);
+        return;
+    }
+    live = frame->payload[0];
+    reply[0] = live;
+    send_frame(TM_MSG_MODE | TM_REPLY, frame->seq, reply, 1u);
 }
 
 static void handle(const tm_frame_t *frame)
@@ -77,6 +175,17 @@ static void handle(const tm_frame_t *frame)
     switch (frame->type) {
     case TM_MSG_INFO:
         answer_info(frame->seq);
+        break;
+    case TM_MSG_LOAD:
+        live = 0u; /* the host drives the board from now on */
+        answer_load(frame);
+        break;
+    case TM_MSG_INFER:
+        live = 0u;
+        answer_infer(frame);
+        break;
+    case TM_MSG_MODE:
+        answer_mode(frame);
         break;
     default:
         send_error(frame->seq, TM_ERR_UNKNOWN_TYPE);
@@ -88,6 +197,8 @@ void tinyml_device_init(void)
 {
     port_init();
     tm_rx_init(&rx, rx_buffer, (uint16_t)sizeof rx_buffer);
+    app_init();
+    live = TINYML_LIVE_AT_BOOT;
 }
 
 void tinyml_device_poll(void)
@@ -104,5 +215,8 @@ void tinyml_device_poll(void)
             /* The sequence number of a damaged frame cannot be trusted: 0xFF means "unknown". */
             send_error(0xFFu, error);
         }
+    }
+    if (live != 0u && app_live_step() == 0) {
+        live = 0u; /* the replayed recording has ended: wait for the host */
     }
 }

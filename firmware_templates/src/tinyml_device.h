@@ -7,7 +7,8 @@ extern "C" {
 #endif
 
 void tinyml_device_init(void);
-/* Handles every byte the port has waiting; call it from the main loop. */
+/* Handles every byte the port has waiting, then one step of live mode; call it from the
+ * main loop. */
 void tinyml_device_poll(void);
 
 #ifdef __cplusplus

@@ -20,7 +20,10 @@
 #define TM_ENCODED_MAX(n) ((n) + ((n) / 254u) + 2u)
 
 /* Requests (host -> device); a reply carries the request's type | TM_REPLY. */
-#define TM_MSG_INFO 0x01u
+#define TM_MSG_INFO 0x01u  /* -> "key=value" lines: firmware, board, build, app, model, sizes */
+#define TM_MSG_LOAD 0x02u  /* kind(1) offset(u32) bytes -> u32 bytes held: fills an input buffer */
+#define TM_MSG_INFER 0x03u /* kind(1) -> feature ticks(u32) model ticks(u32) score(f32) outputs */
+#define TM_MSG_MODE 0x04u  /* mode(1): 0 test (host drives), 1 live (sensor) -> mode(1) */
 #define TM_REPLY 0x80u
 #define TM_MSG_ERROR 0x7Fu
 
@@ -30,6 +33,8 @@
 #define TM_ERR_UNKNOWN_TYPE 3u /* the firmware does not implement this request */
 #define TM_ERR_VERSION 4u      /* protocol version differs; payload[1] is the device's */
 #define TM_ERR_LENGTH 5u       /* the length field disagrees with the frame's size */
+#define TM_ERR_ARGUMENT 6u     /* a well-formed request with a bad argument (kind, offset, mode) */
+#define TM_ERR_NO_MODEL 7u     /* the firmware has no model (the skeleton app) */
 
 typedef struct {
     uint8_t version;

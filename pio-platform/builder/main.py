@@ -34,7 +34,7 @@ if toolchain == "arm-none-eabi":
         LINKFLAGS=machine + ["-nostartfiles", "-Wl,--gc-sections", "--specs=nano.specs",
                              "-Wl,-Map,%s" % join("$BUILD_DIR", "firmware.map"),
                              "--specs=nosys.specs", "-Wl,-T,%s" % join("$PROJECT_SRC_DIR", "link.ld")],
-        LIBS=["c", "gcc"],
+        LIBS=["m", "c", "gcc"],
     )
 elif toolchain == "avr":
     machine = ["-mmcu=%s" % board.get("build.mcu")]
@@ -46,11 +46,13 @@ elif toolchain == "avr":
         CCFLAGS=COMMON_FLAGS + machine,
         CFLAGS=["-std=c99"],
         CPPDEFINES=[("F_CPU", "$BOARD_F_CPU")],
-        LINKFLAGS=machine + ["-Wl,--gc-sections"],
+        LINKFLAGS=machine + ["-Wl,--gc-sections", "-Wl,-Map,%s" % join("$BUILD_DIR", "firmware.map")],
+        LIBS=["m"],
     )
 elif toolchain == "host":
     env.Replace(CC="gcc", CXX="g++", AR="ar", RANLIB="ranlib", SIZETOOL="size", PROGSUFFIX="")
-    env.Append(CCFLAGS=["-O2", "-g", "-Wall", "-Wextra"], CFLAGS=["-std=c99"])
+    env.Append(CCFLAGS=["-O2", "-g", "-Wall", "-Wextra"], CFLAGS=["-std=c99"],
+               LINKFLAGS=["-Wl,-Map,%s" % join("$BUILD_DIR", "program.map")], LIBS=["m"])
 else:
     raise SystemExit("tinyml platform: board %s has unknown build.toolchain %r"
                      % (env.subst("$BOARD"), toolchain))

@@ -5,7 +5,8 @@ from pathlib import Path
 import click
 
 from tinyml.boards import load_board
-from tinyml.firmware import build_firmware
+from tinyml.errors import TinymlError
+from tinyml.firmware import build_app, build_firmware
 from tinyml.firmware.render import APPS, render_project
 
 
@@ -24,29 +25,63 @@ def print_budget(built) -> None:
         click.echo(f"{what:<6}{used:>9,} / {limit:,} bytes ({100 * used / limit:.1f}%)")
 
 
+def run_option(function):
+    return click.option("--run", "-r", "run_dir", type=click.Path(path_type=Path),
+                        help="Training run folder (runs/APP-...) whose model the kws or "
+                        "vibration app runs.")(function)
+
+
+def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: bool = False):
+    """Builds (or renders) `app` for `board`, printing the memory budget; returns the firmware
+    path, or None when only rendered."""
+    if app == "skeleton":
+        if render_only:
+            build_id = render_project(board, out, app)
+            click.echo(f"Rendered {board.id} project (build {build_id}) in {out}")
+            return None
+        click.echo(f"Building skeleton firmware for {board.id} ({board.name}) in {out} ...")
+        built = build_firmware(board, out, app)
+        click.echo(f"Firmware: {built.firmware} (build {built.build_id})")
+        print_budget(built)
+        return built.firmware
+    if run_dir is None:
+        raise TinymlError(f"the {app} app runs a trained model: pass its run folder with --run "
+                          f"(`tinyml train {app}` makes one in runs/).")
+    click.echo(f"Compiling {run_dir} and {'rendering' if render_only else 'building'} the {app} "
+               f"firmware for {board.id} ({board.name}) in {out} ...")
+    result = build_app(app, run_dir, board, out, render_only=render_only)
+    if result.built is None:
+        click.echo(result.estimate.table())
+        click.echo(f"Rendered {board.id} project (build {result.build_id}) in {out}")
+        return None
+    click.echo((result.budget or result.estimate).table())
+    click.echo(f"Firmware: {result.built.firmware} (build {result.build_id})")
+    return result.built.firmware
+
+
 @click.command("build")
 @click.option("--board", "-b", "board_id", required=True, help="Board id, from `tinyml boards`.")
 @click.option("--app", type=click.Choice(APPS), default="skeleton", show_default=True,
-              help="What the firmware runs.")
+              help="What the firmware runs: kws or vibration (a trained model, with --run), or "
+              "skeleton (the serial link only).")
+@run_option
 @click.option("--out", "-o", type=click.Path(path_type=Path),
               help="Project folder to render into [default: build/APP-BOARD].")
 @click.option("--render-only", is_flag=True,
               help="Write the PlatformIO project but do not build it (for real boards offline).")
-def command(board_id: str, app: str, out: Path | None, render_only: bool) -> None:
+def command(board_id: str, app: str, run_dir: Path | None, out: Path | None, render_only: bool) -> None:
     """Render firmware_templates/ for a board into a PlatformIO project and build it.
+
+    The kws and vibration apps compile the run's int8 model to C, add the C front-end, and
+    print the memory budget (model weights, arena, buffers, code, stack) against the board;
+    a firmware that cannot fit is refused before building.
 
     \b
     Examples:
-      tinyml build --board emu-cortex-m4
-      tinyml build --board esp32dev --render-only -o esp32-project
+      tinyml build --board emu-cortex-m4 --app kws --run runs/kws-20261122-101500
+      tinyml build --board emu-arduino-mega --app vibration --run runs/vibration-...
+      tinyml build --board esp32dev --app kws --run runs/kws-... --render-only -o esp32-kws
+      tinyml build --board native                      # the skeleton: link check only
     """
     board = load_board(board_id)
-    out = out or default_build_dir(board.id, app)
-    if render_only:
-        build_id = render_project(board, out, app)
-        click.echo(f"Rendered {board.id} project (build {build_id}) in {out}")
-        return
-    click.echo(f"Building {app} firmware for {board.id} ({board.name}) in {out} ...")
-    built = build_firmware(board, out, app)
-    click.echo(f"Firmware: {built.firmware} (build {built.build_id})")
-    print_budget(built)
+    build_any(board, app, run_dir, out or default_build_dir(board.id, app), render_only)

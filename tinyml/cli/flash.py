@@ -6,9 +6,8 @@ from pathlib import Path
 import click
 
 from tinyml.boards import load_board
-from tinyml.cli.build import default_build_dir
+from tinyml.cli.build import build_any, default_build_dir, run_option
 from tinyml.errors import TinymlError
-from tinyml.firmware import build_firmware
 from tinyml.firmware.render import APPS
 from tinyml.flash import check_port, start_board, upload
 from tinyml.flash.emulator import wait_until_stopped
@@ -25,11 +24,13 @@ def _interrupt(signum, frame):
               "loopback TCP port its UART listens on [default: a free one].")
 @click.option("--firmware", "-f", type=click.Path(path_type=Path),
               help="A built firmware (ELF) to run instead of building one.")
-@click.option("--app", type=click.Choice(APPS), default="skeleton", show_default=True)
+@click.option("--app", type=click.Choice(APPS), default="skeleton", show_default=True,
+              help="What to build when no --firmware is given (see `tinyml build --help`).")
+@run_option
 @click.option("--seconds", type=float, help="Emulated boards: stop after this long "
               "[default: run until Ctrl-C].")
 def command(board_id: str, port: str | None, firmware: Path | None, app: str,
-            seconds: float | None) -> None:
+            run_dir: Path | None, seconds: float | None) -> None:
     """Flash a board. Real boards go through PlatformIO's upload; emulated boards start in
     QEMU (or as a host process) and print the pyserial URL of their UART.
 
@@ -37,6 +38,7 @@ def command(board_id: str, port: str | None, firmware: Path | None, app: str,
     Examples:
       tinyml flash --board emu-cortex-m4          # prints socket://127.0.0.1:PORT
       tinyml info --port socket://127.0.0.1:PORT  # in another terminal
+      tinyml flash --board emu-cortex-m4 --app kws --run runs/kws-20261122-101500
       tinyml flash --board esp32dev --port /dev/ttyUSB0
     """
     board = load_board(board_id)
@@ -44,9 +46,8 @@ def command(board_id: str, port: str | None, firmware: Path | None, app: str,
         check_port(board, port)  # before a long build, not after it
     if firmware is None:
         out = default_build_dir(board.id, app)
-        click.echo(f"Building {app} firmware for {board.id} in {out} ...")
-        built = build_firmware(board, out, app)
-        firmware, project = built.firmware, built.project_dir
+        firmware = build_any(board, app, run_dir, out, render_only=board.flash_method == "platformio")
+        project = out
     else:
         project = None
     if board.flash_method == "platformio":

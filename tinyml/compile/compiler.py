@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from tinyml.compile import codegen
 from tinyml.tflite.model import Model, op_macs, read_tflite
 from tinyml.compile.ops import Call, CompileError, lower
@@ -32,6 +34,8 @@ class CompileResult:
     weights_bytes: int
     macs: int
     model_hash: str
+    input_bytes: int = 0
+    output_bytes: int = 0
     layers: list[LayerInfo] = field(default_factory=list)
 
 
@@ -75,4 +79,7 @@ def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str
               for c in calls]
     return CompileResult(name=name, out_dir=Path(out_dir), files=files,
                          arena_bytes=plan.arena_bytes, weights_bytes=weights,
-                         macs=sum(c.macs for c in calls), model_hash=model_hash, layers=layers)
+                         macs=sum(c.macs for c in calls), model_hash=model_hash,
+                         input_bytes=int(np.prod(model.tensor(model.inputs[0]).shape)),
+                         output_bytes=int(np.prod(model.tensor(model.outputs[0]).shape)),
+                         layers=layers)

@@ -9,7 +9,10 @@ from pathlib import Path
 
 from tinyml.boards import Board
 from tinyml.errors import TinymlError
-from tinyml.firmware.render import render_project
+from tinyml.firmware import budget
+from tinyml.firmware.apps import AppFirmware, LiveSettings, prepare_app
+from tinyml.firmware.budget import Budget
+from tinyml.firmware.render import AppParts, render_project
 from tinyml.tools import proc
 
 BUILD_TIMEOUT_S = 900
@@ -57,10 +60,10 @@ def pio_command(*args: str) -> list[str]:
 
 
 def build_firmware(board: Board, out_dir: Path, app: str = "skeleton",
-                   extra: dict[str, str | Path] | None = None, build_flags: str = "") -> BuildResult:
+                   parts: AppParts | None = None, build_flags: str = "") -> BuildResult:
     """Renders and builds the firmware for `board` in out_dir (a PlatformIO project)."""
     out_dir = Path(out_dir).resolve()
-    build_id = render_project(board, out_dir, app, extra, build_flags)
+    build_id = render_project(board, out_dir, app, parts, build_flags)
     if board.needs_internet and not _platform_installed(board.platformio["platform"]):
         raise TinymlError(
             f"rendered the {board.id} project in {out_dir}, but building it needs PlatformIO's "
@@ -85,3 +88,34 @@ def measure(built: BuildResult) -> None:
     sysv = proc.run([tool, "-A", "-d", str(built.firmware)], timeout=60, what="measuring size")
     built.size_output = berkeley.stdout.strip()
     built.sections = parse_size_sysv(sysv.stdout)
+
+
+@dataclass
+class AppBuild:
+    """An app firmware for one board: its parts, the budget before and after building."""
+    firmware: AppFirmware
+    estimate: Budget
+    project_dir: Path
+    build_id: str
+    built: BuildResult | None = None  # None when only rendered
+    budget: Budget | None = None    # measured from the map file after building
+
+
+def build_app(app: str, run_dir: Path, board: Board, out_dir: Path, render_only: bool = False,
+              live: LiveSettings | None = None) -> AppBuild:
+    """The `app` firmware (kws, vibration) of a training run for `board`: compiles the model,
+    checks the memory budget (refusing what cannot fit), renders, and builds unless
+    render_only."""
+    out_dir = Path(out_dir).resolve()
+    firmware = prepare_app(app, run_dir, board, out_dir / ".tinyml", live or LiveSettings())
+    estimate = budget.estimate(firmware, board)
+    budget.check(estimate)
+    if render_only:
+        build_id = render_project(board, out_dir, app, firmware.parts)
+        return AppBuild(firmware, estimate, out_dir, build_id)
+    built = build_firmware(board, out_dir, app, firmware.parts)
+    map_file = built.firmware.with_name("program.map" if board.arch == "host" else "firmware.map")
+    measured = budget.measured(firmware, board, map_file) if map_file.is_file() else None
+    if measured is not None and board.arch != "host":
+        budget.check(measured)
+    return AppBuild(firmware, estimate, out_dir, built.build_id, built, measured)

@@ -2,7 +2,16 @@
 
 `pio run -e BOARD` at the repository root renders firmware_templates/ for that board into
 .pio/tinyml/BOARD/src and builds that, so the root project builds every board without a
-checked-in copy of rendered sources. Projects rendered by `tinyml build` do not use it.
+checked-in copy of rendered sources. The app is the env's `custom_tinyml_app` (skeleton by
+default); kws and vibration also need `custom_tinyml_run = runs/...` (a training run), set in
+platformio.ini or in an env that extends a board's, e.g.
+
+    [env:kws-m4]
+    extends = env:emu-cortex-m4
+    custom_tinyml_app = kws
+    custom_tinyml_run = runs/kws-20261122-101500
+
+Projects rendered by `tinyml build` do not use it.
 """
 
 import sys
@@ -12,12 +21,33 @@ Import("env")  # noqa: F821 - provided by SCons
 
 sys.path.insert(0, env.subst("$PROJECT_DIR"))  # noqa: F821
 
-from tinyml.boards import load_board  # noqa: E402
+from tinyml.boards import board_ids, load_board  # noqa: E402
+from tinyml.errors import TinymlError  # noqa: E402
 from tinyml.firmware.render import render_sources  # noqa: E402
 
 pioenv = env.subst("$PIOENV")  # noqa: F821
+# The env is named after its board, or extends a board's env (then PlatformIO's board is ours).
+board_id = pioenv if pioenv in board_ids() else env.subst("$BOARD")  # noqa: F821
 app = env.GetProjectOption("custom_tinyml_app", "skeleton")  # noqa: F821
-src_dir = Path(env.subst("$PROJECT_WORKSPACE_DIR")) / "tinyml" / pioenv / "src"  # noqa: F821
-build_id = render_sources(load_board(pioenv), src_dir, app)
-print(f"tinyml: rendered {app} for {pioenv} (build {build_id}) into {src_dir}")
-env.Replace(PROJECT_SRC_DIR=str(src_dir))  # noqa: F821
+run_dir = env.GetProjectOption("custom_tinyml_run", "")  # noqa: F821
+workspace = Path(env.subst("$PROJECT_WORKSPACE_DIR")) / "tinyml" / pioenv  # noqa: F821
+board = load_board(board_id)
+parts = None
+try:
+    if app != "skeleton":
+        from tinyml.firmware import budget
+        from tinyml.firmware.apps import prepare_app
+
+        if not run_dir:
+            raise TinymlError(f"custom_tinyml_app = {app} needs custom_tinyml_run = <a {app} run folder>")
+        firmware = prepare_app(app, Path(env.subst("$PROJECT_DIR")) / run_dir, board, workspace / "parts")  # noqa: F821
+        estimate = budget.estimate(firmware, board)
+        print(estimate.table())
+        budget.check(estimate)
+        parts = firmware.parts
+except TinymlError as exc:
+    sys.stderr.write(f"tinyml: {exc}\n")
+    env.Exit(1)  # noqa: F821
+build_id = render_sources(board, workspace / "src", app, parts)
+print(f"tinyml: rendered {app} for {pioenv} (build {build_id}) into {workspace / 'src'}")
+env.Replace(PROJECT_SRC_DIR=str(workspace / "src"))  # noqa: F821

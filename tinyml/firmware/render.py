@@ -1,8 +1,8 @@
 """Renders a complete PlatformIO project for one board from firmware_templates/.
 
 Files ending in .j2 are Jinja2 templates, rendered with the board and build settings; every
-other file is copied as is. Shared code comes from src/, the board's port layers from
-ports/<name>/. The build id is a hash of the rendered sources, so identical inputs give
+other file is copied as is. Shared code comes from src/, the app from apps/<app>/, the board's
+port layers from ports/<name>/ and its sensor driver from sensors/<name>/. The build id is a hash of the rendered sources, so identical inputs give
 identical firmware and `tinyml info` can tell which build a board runs.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -20,11 +21,26 @@ from tinyml.paths import PIO_PLATFORM_DIR, TEMPLATES_DIR
 
 # What each app is made of, besides the board's ports (paths relative to firmware_templates/).
 APP_SOURCES = {
-    "skeleton": ["src/*"],
-    "bench": ["src/tinyml_config.h.j2", "src/tinyml_port.h", "src/tinyml_timer.h", "apps/bench/*"],
+    "skeleton": ["src/*", "apps/skeleton/*"],
+    "kws": ["src/*", "apps/kws/*"],
+    "vibration": ["src/*", "apps/vibration/*"],
+    "bench": ["src/tinyml_config.h.j2", "src/tinyml_port.h", "src/tinyml_timer.h",
+              "src/tinyml_print.*", "apps/bench/*"],
 }
-APPS = ("skeleton",)  # the apps a user picks; "bench" is driven by benchmarks/engine.py
+# The sensor input each app reads live; the board's [firmware.sensors] names the driver.
+APP_SENSOR = {"kws": "audio", "vibration": "motion"}
+APPS = ("skeleton", "kws", "vibration")  # the apps a user picks; "bench" is for benchmarks/
 BUILD_ID_PLACEHOLDER = "@BUILD_ID@"
+
+
+@dataclass
+class AppParts:
+    """What an app adds to the board's firmware: generated files for src/ (name -> text, or a
+    path to copy), macros for tinyml_config.h, and lines for the info reply."""
+    files: dict[str, str | Path] = field(default_factory=dict)
+    defines: dict[str, str] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
+    live_at_boot: bool = False
 
 
 def _template_env() -> jinja2.Environment:
@@ -45,6 +61,11 @@ def _source_files(board: Board, app: str) -> list[Path]:
         if not folder.is_dir():
             raise FileNotFoundError(f"firmware_templates has no port folder {folder}")
         files += sorted(p for p in folder.iterdir() if p.is_file())
+    if app in APP_SENSOR:
+        folder = TEMPLATES_DIR / "sensors" / board.sensor_port(APP_SENSOR[app])
+        if not folder.is_dir():
+            raise FileNotFoundError(f"firmware_templates has no sensor folder {folder}")
+        files += sorted(p for p in folder.iterdir() if p.is_file())
     if "arduino" in board.ports:  # the Arduino core brings its own main()
         files = [f for f in files if f.name != "tinyml_main.c"]
     return [f.relative_to(TEMPLATES_DIR) for f in files]
@@ -63,17 +84,17 @@ def platformio_env(board: Board) -> dict[str, str]:
     options["monitor_speed"] = str(board.serial.baud)
     if pio.get("lib_deps"):
         options["lib_deps"] = "\n    " + "\n    ".join(pio["lib_deps"])
+    if pio.get("build_flags"):
+        options["build_flags"] = " ".join(pio["build_flags"])
     return options
 
 
 def render_sources(board: Board, src_dir: Path, app: str = "skeleton",
-                   extra: dict[str, str | Path] | None = None) -> str:
-    """Writes the firmware sources into src_dir; returns the build id.
-
-    extra: more files for src/ (name -> text, or a path to copy), e.g. a compiled model.
-    """
+                   parts: AppParts | None = None) -> str:
+    """Writes the firmware sources into src_dir; returns the build id."""
     if app not in APP_SOURCES:
         raise ValueError(f"unknown app {app!r}; choose one of {', '.join(APP_SOURCES)}")
+    parts = parts or AppParts()
     env = _template_env()
     context = {
         "board": board,
@@ -81,6 +102,9 @@ def render_sources(board: Board, src_dir: Path, app: str = "skeleton",
         "firmware_version": __version__,
         "build_id": BUILD_ID_PLACEHOLDER,
         "port_defines": board.defines,
+        "app_defines": parts.defines,
+        "app_info": parts.info,
+        "live_at_boot": parts.live_at_boot,
     }
     rendered: dict[str, str] = {}
     for rel in _source_files(board, app):
@@ -88,7 +112,7 @@ def render_sources(board: Board, src_dir: Path, app: str = "skeleton",
             rendered[rel.with_suffix("").name] = env.get_template(rel.as_posix()).render(context)
         else:
             rendered[rel.name] = (TEMPLATES_DIR / rel).read_text()
-    for name, content in (extra or {}).items():
+    for name, content in parts.files.items():
         rendered[name] = content.read_text() if isinstance(content, Path) else content
     digest = hashlib.sha256()
     for name in sorted(rendered):
@@ -104,14 +128,14 @@ def render_sources(board: Board, src_dir: Path, app: str = "skeleton",
 
 
 def render_project(board: Board, out_dir: Path, app: str = "skeleton",
-                   extra: dict[str, str | Path] | None = None, build_flags: str = "") -> str:
+                   parts: AppParts | None = None, build_flags: str = "") -> str:
     """Writes platformio.ini and src/ for the board into out_dir; returns the build id."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    build_id = render_sources(board, out_dir / "src", app, extra)
+    build_id = render_sources(board, out_dir / "src", app, parts)
     options = platformio_env(board)
     if build_flags:
-        options["build_flags"] = build_flags
+        options["build_flags"] = " ".join(filter(None, (options.get("build_flags"), build_flags)))
     ini = _template_env().get_template("platformio.ini.j2").render(
         board=board, env_options=options, app=app, build_id=build_id)
     (out_dir / "platformio.ini").write_text(ini)

@@ -107,8 +107,11 @@ def _start_qemu(board: Board, firmware: Path, tcp_port: int | None, handshake: b
     attempts = 1 if tcp_port else 3
     for attempt in range(attempts):
         port = tcp_port or free_tcp_port()
+        # -icount shift=0: one virtual ns per instruction, so timers count instructions. QEMU's
+        # AVR timers abort under it ("Bad icount read"): those boards say icount = false.
+        icount = ["-icount", "shift=0"] if board.flash.get("icount", True) else []
         cmd = [board.flash["emulator"], "-M", board.flash["machine"], "-nographic",
-               "-monitor", "none", "-icount", "shift=0", board.flash["load"], str(firmware),
+               "-monitor", "none", *icount, board.flash["load"], str(firmware),
                "-serial", f"tcp:127.0.0.1:{port},server=on,wait=on,nodelay=on"]
         try:
             process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

@@ -7,8 +7,11 @@ skipped and the request resent, so noise on the link costs time, never a wrong a
 from __future__ import annotations
 
 import socket
+import struct
 import time
+from dataclasses import dataclass
 
+import numpy as np
 import serial
 
 from tinyml.errors import DeviceError, TinymlError
@@ -23,6 +26,21 @@ def _open_hint(url: str) -> str:
         return ("Is the emulator running? `tinyml flash --board emu-cortex-m4` starts one "
                 "and prints its URL.")
     return "Is the board plugged in and the port free? `tinyml ports` lists serial ports."
+
+
+@dataclass
+class Inference:
+    """One TM_MSG_INFER reply: device timer ticks per stage, the app's score, int8 outputs."""
+    feature_ticks: int
+    model_ticks: int
+    score: float
+    outputs: np.ndarray
+
+
+def load_chunk_bytes(rx_buffer: int) -> int:
+    """Data bytes per TM_MSG_LOAD frame so that the encoded frame fits the device's receive
+    buffer: COBS adds one byte per 254 and a delimiter; header 5, kind and offset 5, CRC 2."""
+    return rx_buffer - 2 - (rx_buffer + 253) // 254 - 12
 
 
 class DeviceClient:
@@ -102,6 +120,31 @@ class DeviceClient:
                               f"device at {self.url} (`tinyml info` shows rx_buffer): send it in chunks.")
         what = fr.ERROR_NAMES.get(code, f"error code {code}")
         raise DeviceError(f"the device at {self.url} refused the request: {what}.")
+
+    def load(self, kind: int, data: bytes, rx_buffer: int | None = None) -> None:
+        """Fills the device's input buffer of `kind` (fr.INPUT_RAW, fr.INPUT_FEATURES) with data,
+        in frames that fit its receive buffer (from `info()` unless given)."""
+        chunk = load_chunk_bytes(rx_buffer or int(self.info()["rx_buffer"]))
+        for offset in range(0, len(data), chunk):
+            reply = self.request(fr.MSG_LOAD, struct.pack("<BI", kind, offset) + data[offset:offset + chunk])
+            (held,) = struct.unpack_from("<I", reply.payload)
+            if held != offset + len(data[offset:offset + chunk]):
+                raise DeviceError(f"the device at {self.url} says it holds {held} bytes after "
+                                  f"a load that should end at {offset + chunk}")
+
+    def infer(self, kind: int) -> Inference:
+        """Runs the device's front-end (for raw input) and model on what was loaded."""
+        reply = self.request(fr.MSG_INFER, bytes([kind]))
+        if len(reply.payload) < 12:
+            raise DeviceError(f"an infer reply of {len(reply.payload)} bytes from {self.url} is "
+                              "shorter than its 12-byte header")
+        feature_ticks, model_ticks, score = struct.unpack_from("<IIf", reply.payload)
+        return Inference(feature_ticks, model_ticks, score,
+                         np.frombuffer(reply.payload[12:], dtype=np.int8).copy())
+
+    def set_live(self, live: bool) -> None:
+        """Live mode (the firmware reads its sensor and prints detections) or test mode."""
+        self.request(fr.MSG_MODE, bytes([1 if live else 0]))
 
     def info(self) -> dict[str, str]:
         """The firmware's identity: protocol, firmware version, board, build id, app, buffers."""

@@ -16,6 +16,9 @@ DELIMITER = b"\x00"
 
 # Message types; a reply carries the request's type | REPLY.
 MSG_INFO = 0x01
+MSG_LOAD = 0x02
+MSG_INFER = 0x03
+MSG_MODE = 0x04
 REPLY = 0x80
 MSG_ERROR = 0x7F
 
@@ -25,8 +28,14 @@ ERROR_NAMES = {
     3: "request type not implemented by this firmware",
     4: "protocol version mismatch",
     5: "length field disagrees with frame size",
+    6: "bad argument (input kind, offset past the buffer, or mode)",
+    7: "this firmware has no model (it is the skeleton app)",
 }
-ERR_CRC, ERR_TOO_LONG, ERR_UNKNOWN_TYPE, ERR_VERSION, ERR_LENGTH = 1, 2, 3, 4, 5
+ERR_CRC, ERR_TOO_LONG, ERR_UNKNOWN_TYPE, ERR_VERSION, ERR_LENGTH, ERR_ARGUMENT, ERR_NO_MODEL = range(1, 8)
+
+# Input kinds of MSG_LOAD and MSG_INFER.
+INPUT_RAW = 0       # raw sensor samples (int16 little endian), run through the device's front-end
+INPUT_FEATURES = 1  # the model's int8 input tensor, front-end skipped
 
 
 def crc16(data: bytes, crc: int = 0xFFFF) -> int:

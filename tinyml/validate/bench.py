@@ -18,6 +18,7 @@ from tinyml.boards import Board
 from tinyml.compile import CompileResult, compile_model
 from tinyml.errors import TinymlError
 from tinyml.firmware import build_firmware
+from tinyml.firmware.render import AppParts
 from tinyml.firmware.mapfile import object_sizes
 from tinyml.flash import start_board
 
@@ -74,7 +75,7 @@ def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, wo
     compiled = compile_model(model, work_dir / "model", name="model", narrow_requant=narrow_requant)
     extra: dict[str, str | Path] = {p.name: p for p in compiled.files}
     extra["bench_inputs.h"] = _inputs_header(np.asarray(inputs, dtype=np.int8))
-    built = build_firmware(board, work_dir / "firmware", app="bench", extra=extra,
+    built = build_firmware(board, work_dir / "firmware", app="bench", parts=AppParts(files=extra),
                            build_flags="-DTM_PROFILE" if profile else "")
     with start_board(board, built.firmware, handshake=False) as running:
         lines = _read_lines(running.url, time.monotonic() + RUN_TIMEOUT_S)

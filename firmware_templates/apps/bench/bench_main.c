@@ -11,41 +11,8 @@
 #include "bench_inputs.h"
 #include "model.h"
 #include "tinyml_port.h"
+#include "tinyml_print.h"
 #include "tinyml_timer.h"
-
-static void put(const char *s)
-{
-    const char *end = s;
-    while (*end != '\0') {
-        ++end;
-    }
-    port_write((const uint8_t *)s, (size_t)(end - s));
-}
-
-static void put_u32(uint32_t v)
-{
-    char digits[11];
-    char *p = digits + sizeof digits - 1;
-    *p = '\0';
-    do {
-        *--p = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v != 0u);
-    put(p);
-}
-
-static void put_hex(const int8_t *bytes, uint32_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    uint32_t i;
-    for (i = 0; i < n; ++i) {
-        char pair[3];
-        pair[0] = hex[((uint8_t)bytes[i]) >> 4];
-        pair[1] = hex[((uint8_t)bytes[i]) & 0xFu];
-        pair[2] = '\0';
-        put(pair);
-    }
-}
 
 static uint32_t calibrate(void)
 {
@@ -71,9 +38,9 @@ int main(void)
 {
     uint32_t k, i;
     port_init();
-    put("CAL ");
-    put_u32(calibrate());
-    put("\n");
+    print_str("CAL ");
+    print_u32(calibrate());
+    print_str("\n");
     for (k = 0; k < BENCH_INPUT_COUNT; ++k) {
         int8_t *input = model_input();
         uint32_t start, ticks;
@@ -83,26 +50,26 @@ int main(void)
         start = timer_ticks();
         model_invoke();
         ticks = timer_ticks() - start;
-        put("OUT ");
-        put_u32(k);
-        put(" ");
-        put_u32(ticks);
-        put(" ");
-        put_hex(model_output(), MODEL_OUTPUT_BYTES);
-        put("\n");
+        print_str("OUT ");
+        print_u32(k);
+        print_str(" ");
+        print_u32(ticks);
+        print_str(" ");
+        print_hex(model_output(), MODEL_OUTPUT_BYTES);
+        print_str("\n");
     }
 #if defined(TM_PROFILE)
     for (k = 0; k < 256; ++k) {
         if (op_ticks[k] != 0u) {
-            put("OP ");
-            put_u32(k);
-            put(" ");
-            put_u32(op_ticks[k]);
-            put("\n");
+            print_str("OP ");
+            print_u32(k);
+            print_str(" ");
+            print_u32(op_ticks[k]);
+            print_str("\n");
         }
     }
 #endif
-    put("DONE\n");
+    print_str("DONE\n");
     for (;;) {
     }
 }

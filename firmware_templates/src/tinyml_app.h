@@ -1,0 +1,36 @@
+/* What an app (apps/<name>/) gives the device layer: input buffers the host can fill, one
+ * inference, and a live mode that reads the board's sensor. */
+#ifndef TINYML_APP_H
+#define TINYML_APP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TM_INPUT_RAW 0u      /* raw sensor samples, int16 little endian, through the front-end */
+#define TM_INPUT_FEATURES 1u /* the model's int8 input tensor as is */
+
+typedef struct {
+    uint32_t feature_ticks; /* timer ticks of the front-end (0 for TM_INPUT_FEATURES) */
+    uint32_t model_ticks;   /* timer ticks of model_invoke() */
+    float score;            /* the app's score: anomaly score (vibration), top probability (kws) */
+    const int8_t *output;   /* the model's int8 output tensor */
+    uint16_t output_bytes;
+} app_result_t;
+
+void app_init(void);
+/* The buffer a TM_MSG_LOAD of `kind` fills, and its size; NULL for a kind the app lacks. */
+uint8_t *app_input(uint8_t kind, uint32_t *bytes);
+/* Front-end (TM_INPUT_RAW) and model on the loaded input; 0 on success. */
+int app_infer(uint8_t kind, app_result_t *result);
+/* One step of live mode: read the sensor, classify when a window is complete, print what was
+ * detected. Returns 0 once the source has ended (a replayed recording), 1 otherwise. */
+int app_live_step(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,236 @@
+"""The kws and vibration firmware, built by PlatformIO for the emulated boards and run there:
+raw sensor samples in, the host int8 pipeline's outputs out, byte for byte."""
+
+from __future__ import annotations
+
+import configparser
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serial
+
+from tinyml.boards import load_board
+from tinyml.datasets.store import load
+from tinyml.errors import TinymlError
+from tinyml.firmware import build_app
+from tinyml.firmware.apps import (anomaly_score, frontend_spec, host_features, host_outputs,
+                                  raw_windows, read_run)
+from tinyml.flash import start_board
+from tinyml.link import frame as fr
+from tinyml.link.client import open_device
+
+pytestmark = pytest.mark.slow
+
+APP_BOARDS = [("kws", "native"), ("kws", "emu-cortex-m4"), ("kws", "emu-cortex-m55"),
+              ("vibration", "native"), ("vibration", "emu-cortex-m4"),
+              ("vibration", "emu-cortex-m55"), ("vibration", "emu-arduino-mega")]
+
+
+@pytest.fixture(scope="session")
+def runs(quick_kws_run, quick_vibration_run):
+    return {"kws": quick_kws_run.folder, "vibration": quick_vibration_run.folder}
+
+
+@pytest.fixture(scope="session")
+def app_builds(runs, tmp_path_factory):
+    """Builds an app for a board on first use; later uses reuse it."""
+    cache = {}
+    root = tmp_path_factory.mktemp("apps")
+
+    def get(app: str, board_id: str):
+        if (app, board_id) not in cache:
+            cache[app, board_id] = build_app(app, runs[app], load_board(board_id),
+                                             root / f"{app}-{board_id}")
+        return cache[app, board_id]
+
+    return get
+
+
+def recorded_test_windows(run_dir: Path, app: str, count: int) -> np.ndarray:
+    """`count` raw windows spread over the run's test split, as the sensor would give them."""
+    metrics = read_run(run_dir, app)
+    data = load(Path(metrics["dataset"])).subset("test")
+    rows = np.linspace(0, len(data.x) - 1, count).astype(int)
+    return raw_windows(app, data.x[rows], frontend_spec(app, metrics))
+
+
+@pytest.mark.parametrize("app,board_id", APP_BOARDS)
+def test_device_matches_the_host_int8_pipeline_from_raw_samples(app, board_id, runs, app_builds,
+                                                                 no_orphans):
+    result = app_builds(app, board_id)
+    board = result.built.board
+    assert result.budget is not None and result.budget.fits()
+    raw = recorded_test_windows(runs[app], app, 3)
+    expected = host_outputs(runs[app], app, raw)
+    with start_board(board, result.built.firmware) as running:
+        with open_device(running.url, baud=board.serial.baud, timeout=10) as device:
+            info = device.info()
+            got = []
+            for window in raw:
+                device.load(fr.INPUT_RAW, window.astype("<i2").tobytes(), int(info["rx_buffer"]))
+                got.append(device.infer(fr.INPUT_RAW))
+    assert info["app"] == app and info["model"] == result.firmware.compiled.model_hash[:16]
+    assert int(info["raw_bytes"]) == raw[0].nbytes
+    for inference, host in zip(got, expected):
+        assert inference.outputs.tolist() == host.tolist()  # every output byte
+        assert inference.feature_ticks > 0 and inference.model_ticks > 0
+    if app == "vibration":
+        spec = result.firmware.spec
+        out_q = tuple(read_run(runs[app], app)["output_quantization"])
+        features = host_features(app, raw, spec)
+        for inference, f, host in zip(got, features, expected):
+            assert inference.score == anomaly_score(f, host, (spec.scale, spec.zero_point), out_q)
+
+
+def test_features_in_skip_the_front_end(runs, app_builds, no_orphans):
+    """Test mode also takes the model's int8 input directly (validation of the model alone)."""
+    result = app_builds("kws", "emu-cortex-m4")
+    raw = recorded_test_windows(runs["kws"], "kws", 2)
+    features = host_features("kws", raw, result.firmware.spec)
+    expected = host_outputs(runs["kws"], "kws", raw)
+    with start_board(result.built.board, result.built.firmware) as running:
+        with open_device(running.url, timeout=10) as device:
+            for f, host in zip(features, expected):
+                device.load(fr.INPUT_FEATURES, f.tobytes(), 1024)
+                inference = device.infer(fr.INPUT_FEATURES)
+                assert inference.outputs.tolist() == host.tolist()
+                assert inference.feature_ticks == 0
+            # an input kind the app does not have, and a load past the buffer, are refused
+            with pytest.raises(TinymlError, match="bad argument"):
+                device.request(fr.MSG_INFER, bytes([7]))
+            with pytest.raises(TinymlError, match="bad argument"):
+                device.request(fr.MSG_LOAD, bytes([fr.INPUT_FEATURES]) + (480).to_bytes(4, "little") + bytes(20))
+
+
+def read_live_lines(running, seconds: float = 60) -> list[str]:
+    """What live mode printed until the replayed recording ended (lines end with CR LF NUL)."""
+    port = serial.serial_for_url(running.url, timeout=0.2)
+    data = b""
+    deadline = time.monotonic() + seconds
+    try:
+        while b"LIVE END" not in data or not data.endswith(b"\x00"):
+            assert time.monotonic() < deadline, f"live mode did not finish: {data[-300:]!r}"
+            data += port.read(4096)
+    finally:
+        port.close()
+    return [line.strip("\r\n\x00") for line in data.decode("ascii").split("\x00") if line.strip("\r\n\x00")]
+
+
+def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(runs, app_builds,
+                                                                             no_orphans):
+    result = app_builds("vibration", "emu-arduino-mega")
+    firmware = result.firmware
+    spec = firmware.spec
+    windows = firmware.replay.reshape(-1, spec.window, spec.axes).transpose(0, 2, 1)
+    features = host_features("vibration", windows, spec)
+    outputs = host_outputs(runs["vibration"], "vibration", windows)
+    out_q = tuple(read_run(runs["vibration"], "vibration")["output_quantization"])
+    scores = [anomaly_score(f, o, (spec.scale, spec.zero_point), out_q) for f, o in zip(features, outputs)]
+    with start_board(result.built.board, result.built.firmware, handshake=False) as running:
+        lines = read_live_lines(running)
+    window_lines = [line for line in lines if line.startswith("WINDOW")]
+    assert len(window_lines) == len(windows) == 8
+    run_length, alarms = 0, 0
+    for k, (line, score) in enumerate(zip(window_lines, scores)):
+        anomalous = score > firmware.threshold
+        assert re.fullmatch(rf"WINDOW {k + 1} score=\d+\.\d{{3}} (ok|ANOMALY)", line), line
+        assert float(line.split("=")[1].split()[0]) == pytest.approx(score, abs=0.0011)
+        assert line.endswith("ANOMALY" if anomalous else "ok")
+        run_length = run_length + 1 if anomalous else 0
+        alarms += run_length == 3
+    assert sum(line.startswith("ALARM") for line in lines) == alarms
+    assert lines[-1] == "LIVE END windows=8"
+
+
+def test_kws_live_mode_reports_each_replayed_keyword_once(runs, app_builds, no_orphans):
+    result = app_builds("kws", "emu-cortex-m4")
+    with start_board(result.built.board, result.built.firmware, handshake=False) as running:
+        lines = read_live_lines(running)
+    classes = result.firmware.classes
+    detections = [line for line in lines if line.startswith("DETECT")]
+    for line in detections:
+        match = re.fullmatch(r"DETECT (\S+) p=(\d\.\d{3}) t=(\d+\.\d{3})s", line)
+        assert match and match.group(1) in classes and match.group(1) not in ("_silence_", "_unknown_")
+        assert float(match.group(2)) >= 0.7
+    times = [float(line.split("t=")[1][:-1]) for line in detections]
+    assert all(b - a >= 1.0 for a, b in zip(times, times[1:]))  # suppression: one word, one line
+    # 2.5 s of recording, a 1 s window every 0.25 s: 7 windows
+    assert lines[-1] == "LIVE END hops=7"
+
+
+def test_kws_on_an_arduino_mega_is_refused_before_building(runs, tmp_path):
+    out = tmp_path / "kws-mega"
+    done = subprocess.run([sys.executable, "-m", "tinyml", "build", "--board", "emu-arduino-mega",
+                           "--app", "kws", "--run", str(runs["kws"]), "-o", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "the kws firmware does not fit emu-arduino-mega: it needs" in done.stderr
+    assert "It fits emu-cortex-m4, emu-cortex-m55" in done.stderr
+    assert "the vibration app" in done.stderr
+    assert not (out / ".pio").exists()  # refused before PlatformIO ran
+
+
+def test_build_prints_the_memory_budget_by_part(runs, tmp_path):
+    done = subprocess.run([sys.executable, "-m", "tinyml", "build", "--board", "emu-arduino-mega",
+                           "--app", "vibration", "--run", str(runs["vibration"]), "-o", str(tmp_path / "v")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    table = done.stdout
+    for part in ("model weights", "model arena", "front-end", "app", "stack", "total", "board"):
+        assert re.search(rf"^  {part}\s+[\d,]+\s+[\d,]+", table, re.M), part
+    ram = int(re.search(r"^  total\s+[\d,]+\s+([\d,]+)", table, re.M).group(1).replace(",", ""))
+    assert 2_000 < ram <= 8_192  # an ATmega2560 has 8 KiB
+
+
+REAL_BOARDS = {
+    # board: (app, sensor file expected, lib_deps expected)
+    "esp32dev": ("kws", "sensor_i2s_microphone.cpp", []),
+    "nano33ble": ("vibration", "sensor_nano33_imu.cpp", ["arduino-libraries/Arduino_LSM9DS1@^1.1.1"]),
+    "rpipico": ("kws", "sensor_replay.c", []),
+}
+
+
+@pytest.mark.parametrize("board_id", sorted(REAL_BOARDS))
+def test_real_board_projects_render_the_same_shared_code(board_id, runs, app_builds, tmp_path):
+    app, sensor_file, lib_deps = REAL_BOARDS[board_id]
+    board = load_board(board_id)
+    rendered = build_app(app, runs[app], board, tmp_path / board_id, render_only=True)
+    assert rendered.built is None and rendered.estimate.fits()
+    src = tmp_path / board_id / "src"
+    names = {p.name for p in src.iterdir()}
+    assert {f"app_{app}.c", "model.c", "model.h", "tm_frontend.c", "tm_frontend_tables.h",
+            "tinyml_device.c", "tinyml_link.c", "port_arduino.cpp", sensor_file} <= names
+    assert "tinyml_main.c" not in names  # the Arduino core has main(); setup()/loop() are ours
+    assert ("replay_data.h" in names) == (sensor_file == "sensor_replay.c")
+    # the shared code is byte for byte what was compiled and run on the emulated Cortex-M4
+    emulated = app_builds(app, "emu-cortex-m4").project_dir / "src"
+    for name in names & {p.name for p in emulated.iterdir()}:
+        if name not in ("tinyml_config.h", "replay_data.h"):
+            assert (src / name).read_bytes() == (emulated / name).read_bytes(), name
+
+    ini = configparser.ConfigParser()
+    ini.read(tmp_path / board_id / "platformio.ini")
+    env = ini[f"env:{board_id}"]
+    assert ini["platformio"]["default_envs"] == board_id
+    assert env["framework"] == "arduino" and env["platform"] == board.platformio["platform"]
+    assert env["board"] == board.platformio["board"] and env["monitor_speed"] == "115200"
+    assert env["build_flags"] == "-O2"
+    assert env.get("lib_deps", "").split()[:len(lib_deps)] == lib_deps
+    config = (src / "tinyml_config.h").read_text()
+    assert f'#define TINYML_BOARD_ID "{board_id}"' in config
+    assert f'#define TINYML_TIMER_UNIT "{board.timer.unit}"' in config
+
+
+def test_flash_real_board_with_an_app_fails_fast_on_a_missing_port(runs, no_orphans):
+    done = subprocess.run([sys.executable, "-m", "tinyml", "flash", "--board", "esp32dev", "--port",
+                           "/dev/ttyUSB0", "--app", "kws", "--run", str(runs["kws"])],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no serial port /dev/ttyUSB0 on this machine" in done.stderr
+    assert "Compiling" not in done.stdout  # it failed before compiling anything

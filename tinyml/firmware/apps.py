@@ -1,0 +1,237 @@
+"""The kws and vibration firmware apps, made from a training run.
+
+A run folder (tinyml.train) holds the int8 model and the front-end it was trained on. An app
+firmware is that model compiled to C (tinyml.compile), the same front-end in C
+(tinyml.features), the live-mode settings, and for boards without the sensor a short
+recording from the run's test split to replay. `host_outputs` is the host half of the
+comparison: the Python front-end and TFLM, which the device must match byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tinyml.boards import Board
+from tinyml.compile import CompileResult, compile_model
+from tinyml.errors import TinymlError
+from tinyml.features.host import write_c_frontend
+from tinyml.features.spec import MfccSpec, SpectrumSpec
+from tinyml.firmware.render import APP_SENSOR, AppParts
+
+MODEL_FILE = "model_int8.tflite"
+IGNORED_KWS_CLASSES = ("_silence_", "_unknown_")
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How live mode decides. KWS: a window every hop_ms, the last `average` outputs averaged,
+    a keyword reported at `threshold` or more, then not again for suppress_ms. Vibration: an
+    alarm after alarm_windows anomalous windows in a row."""
+    hop_ms: int = 250
+    average: int = 3
+    threshold: float = 0.7
+    suppress_ms: int = 1000
+    alarm_windows: int = 3
+
+
+@dataclass
+class AppFirmware:
+    """Everything the renderer needs for one app on one board, and what it costs."""
+    app: str
+    run_dir: Path
+    spec: MfccSpec | SpectrumSpec
+    compiled: CompileResult
+    parts: AppParts
+    raw_shape: tuple[int, ...]        # one raw window as the device takes it (int16)
+    threshold: float | None = None    # vibration: the anomaly score's alarm threshold
+    classes: list[str] = field(default_factory=list)
+    buffers: dict[str, int] = field(default_factory=dict)  # RAM the app adds, by part
+    replay: np.ndarray | None = None  # the embedded recording, as the sensor delivers it
+
+    @property
+    def replay_bytes(self) -> int:
+        return 0 if self.replay is None else int(self.replay.size) * 2
+
+    @property
+    def raw_bytes(self) -> int:
+        return int(np.prod(self.raw_shape)) * 2
+
+
+def read_run(run_dir: Path, app: str) -> dict:
+    """The run's metrics, checked to be a finished run of `app`."""
+    run_dir = Path(run_dir)
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file() or not (run_dir / MODEL_FILE).is_file():
+        raise TinymlError(f"{run_dir} is not a training run folder (it needs metrics.json and "
+                          f"{MODEL_FILE}): train one with `tinyml train {app}`.")
+    metrics = json.loads(metrics_file.read_text())
+    if metrics.get("app") != app:
+        raise TinymlError(f"{run_dir} is a {metrics.get('app')} run; build it with "
+                          f"--app {metrics.get('app')}, or pass a {app} run.")
+    return metrics
+
+
+def frontend_spec(app: str, metrics: dict) -> MfccSpec | SpectrumSpec:
+    cls = MfccSpec if app == "kws" else SpectrumSpec
+    return cls(**metrics["frontend"])
+
+
+def raw_windows(app: str, dataset_x: np.ndarray, spec) -> np.ndarray:
+    """Dataset examples as the device's raw input: int16 audio [N, samples], or int16
+    accelerometer counts [N, axes, samples]."""
+    if app == "kws":
+        return np.asarray(dataset_x, dtype=np.int16)
+    from tinyml.features.reference import to_counts
+
+    return to_counts(dataset_x, spec)
+
+
+def host_features(app: str, raw: np.ndarray, spec) -> np.ndarray:
+    """The Python front-end on raw device windows: what training saw."""
+    from tinyml.features import reference
+
+    compute = reference.mfcc if app == "kws" else reference.spectrum
+    return reference.quantize(compute(raw, spec), spec.scale, spec.zero_point)
+
+
+def host_outputs(run_dir: Path, app: str, raw: np.ndarray) -> np.ndarray:
+    """int8 outputs of the host pipeline (Python front-end, TFLM) for raw device windows."""
+    from tinyml.convert.tflm import TflmModel
+
+    spec = frontend_spec(app, read_run(run_dir, app))
+    return TflmModel(Path(run_dir) / MODEL_FILE).run(host_features(app, raw, spec))
+
+
+def anomaly_score(features: np.ndarray, outputs: np.ndarray, in_q: tuple, out_q: tuple) -> float:
+    """The device's anomaly score, in float32 and in its order of operations (app_vibration.c)."""
+    f32 = np.float32
+    total = f32(0.0)
+    for x, y in zip(np.ravel(features).astype(np.int32), np.ravel(outputs).astype(np.int32)):
+        error = f32(f32(out_q[0]) * f32(y - out_q[1])) - f32(f32(in_q[0]) * f32(x - in_q[1]))
+        total = f32(total + f32(error * error))
+    return float(f32(total / f32(np.size(outputs))))
+
+
+def _c_int16_array(name: str, values: np.ndarray, per_line: int = 16) -> str:
+    flat = [str(int(v)) for v in np.ravel(values)]
+    rows = [", ".join(flat[i:i + per_line]) for i in range(0, len(flat), per_line)]
+    return (f"static const int16_t {name}[{len(flat)}] REPLAY_FLASH = {{\n    "
+            + ",\n    ".join(rows) + "\n};\n")
+
+
+def replay_header(frames: np.ndarray, channels: int, what: str) -> str:
+    """replay_data.h: the recording sensors/replay plays back, frames of `channels` int16."""
+    return (
+        f"/* Generated by `tinyml build`: {what}. Do not edit. */\n"
+        "#ifndef REPLAY_DATA_H\n#define REPLAY_DATA_H\n\n#include <stdint.h>\n\n"
+        "#if defined(__AVR__)\n#include <avr/pgmspace.h>\n#define REPLAY_FLASH PROGMEM\n"
+        "#define REPLAY_READ(p) ((int16_t)pgm_read_word(p))\n#else\n#define REPLAY_FLASH\n"
+        "#define REPLAY_READ(p) (*(p))\n#endif\n\n"
+        f"#define REPLAY_CHANNELS {channels}u\n#define REPLAY_FRAMES {len(frames) // channels}u\n\n"
+        + _c_int16_array("replay_data", frames) + "\n#endif\n")
+
+
+def _pick_examples(run_dir: Path, app: str, metrics: dict, spec) -> tuple[np.ndarray, str]:
+    """A short recording from the run's test split that shows live mode at work: two keywords
+    the model gets right (kws), or normal windows then a severe fault (vibration)."""
+    from tinyml.datasets.store import load
+
+    dataset_dir = Path(metrics.get("dataset", ""))
+    try:
+        full = load(dataset_dir)
+    except (OSError, ValueError, KeyError):
+        return np.zeros(0, dtype=np.int16), "no recording (the run's dataset is gone)"
+    data = full.subset("test")
+    raw = raw_windows(app, data.x, spec)
+    if app == "kws":
+        keywords = [i for i, c in enumerate(data.classes) if c not in IGNORED_KWS_CLASSES]
+        picked = []
+        for label in keywords[:2]:
+            rows = np.flatnonzero(data.labels == label)[:8]
+            outputs = host_outputs(run_dir, app, raw[rows]) if len(rows) else np.zeros((0, 1))
+            right = [r for r, o in zip(rows, outputs) if int(np.argmax(o)) == label]
+            if right or len(rows):
+                picked.append(right[0] if right else rows[0])
+        words = " then ".join(data.classes[data.labels[i]] for i in picked)
+        # Half a second of background after the last word, so the sliding window (and the
+        # averaging over it) sees that word for as many hops as the first.
+        quiet = np.flatnonzero(data.labels == data.classes.index("_silence_"))[:1] \
+            if "_silence_" in data.classes else []
+        tail = raw[quiet[0]][: len(raw[0]) // 2] if len(quiet) else np.zeros(len(raw[0]) // 2, np.int16)
+        return np.concatenate([raw[i] for i in picked] + [tail]), f"test clips: {words}, background"
+    normal = np.flatnonzero(data.labels == data.classes.index("normal"))[:4]
+    severity = np.asarray(full.meta.get("severity", np.zeros(len(full.x))))[full.split == 2]
+    faults = np.flatnonzero((data.labels != data.classes.index("normal")) & (severity == severity.max()))[:4]
+    windows = np.concatenate([raw[normal], raw[faults]])  # [N, axes, samples]
+    return np.transpose(windows, (0, 2, 1)).reshape(-1), "test windows: 4 normal, then 4 faulty"
+
+
+def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
+                live: LiveSettings = LiveSettings(), replay: bool | None = None) -> AppFirmware:
+    """Compiles the run's model and front-end for `app` and collects the firmware's settings.
+
+    replay: embed a recording for live mode; default: when the board has no sensor for it.
+    """
+    if app not in APP_SENSOR:
+        raise TinymlError(f"unknown app {app!r}: choose kws or vibration")
+    run_dir, work_dir = Path(run_dir), Path(work_dir)
+    metrics = read_run(run_dir, app)
+    spec = frontend_spec(app, metrics)
+    compiled = compile_model(run_dir / MODEL_FILE, work_dir / "model", name="model")
+    frontend = write_c_frontend(work_dir / "frontend", spec if app == "kws" else None,
+                                spec if app == "vibration" else None)
+    files: dict[str, str | Path] = {p.name: p for p in compiled.files + frontend}
+    info = {"model": compiled.model_hash[:16], "arena": str(compiled.arena_bytes),
+            "weights": str(compiled.weights_bytes)}
+    if app == "kws":
+        classes = list(metrics["classes"])
+        hop = spec.sample_rate * live.hop_ms // 1000
+        ignore = sum(1 << i for i, c in enumerate(classes) if c in IGNORED_KWS_CLASSES)
+        defines = {
+            "KWS_CLIP_SAMPLES": f"{spec.clip_samples}u", "KWS_SAMPLE_RATE": f"{spec.sample_rate}u",
+            "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_SAMPLES": f"{hop}u",
+            "KWS_AVERAGE": f"{live.average}u", "KWS_THRESHOLD_MILLI": str(round(live.threshold * 1000)),
+            "KWS_SUPPRESS_HOPS": f"{max(1, live.suppress_ms // live.hop_ms)}u",
+            "KWS_IGNORE_MASK": f"{ignore}uL",
+            "KWS_CLASS_NAMES": ", ".join(json.dumps(c) for c in classes),
+            "SENSOR_RATE_HZ": f"{spec.sample_rate}u",
+        }
+        raw_shape = (spec.clip_samples,)
+        work = 4 * (2 * spec.fft + spec.mel_bands)
+        buffers = {"audio window": 2 * spec.clip_samples, "front-end work": work,
+                   "features": compiled.input_bytes, "score history": live.average * len(classes)}
+        threshold, channels = None, 1
+    else:
+        if spec.axes != 3:
+            raise TinymlError(f"the vibration firmware reads tri-axial sensors; the run's "
+                              f"front-end has {spec.axes} axes")
+        classes = []
+        threshold = float(metrics["threshold"])
+        defines = {
+            "VIB_AXES": f"{spec.axes}u", "VIB_WINDOW": f"{spec.window}u",
+            "VIB_WORK_FLOATS": f"{2 * spec.fft}u", "VIB_THRESHOLD": f"{threshold!r}f",
+            "VIB_ALARM_WINDOWS": f"{live.alarm_windows}u",
+            "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_G_PER_COUNT": f"{spec.g_per_count!r}f",
+        }
+        raw_shape = (spec.axes, spec.window)
+        work = 4 * 2 * spec.fft
+        buffers = {"sensor window": 2 * spec.axes * spec.window, "front-end work": work,
+                   "features": compiled.input_bytes}
+        info["threshold"] = f"{threshold:.6g}"
+        channels = 3
+    info["raw_bytes"] = str(int(np.prod(raw_shape)) * 2)
+    info["input_bytes"] = str(compiled.input_bytes)
+    parts = AppParts(files=files, defines=defines, info=info, live_at_boot=True)
+    firmware = AppFirmware(app=app, run_dir=run_dir, spec=spec, compiled=compiled, parts=parts,
+                           raw_shape=raw_shape, threshold=threshold, classes=classes, buffers=buffers)
+    if replay is None:
+        replay = board.sensor_port(APP_SENSOR[app]) == "replay"
+    if replay:
+        frames, what = _pick_examples(run_dir, app, metrics, spec)
+        files["replay_data.h"] = replay_header(frames, channels, what)
+        firmware.replay = frames
+    return firmware
