@@ -67,6 +67,16 @@ class Board:
     def needs_internet(self) -> bool:
         return bool(self.platformio.get("needs_internet", False))
 
+    @property
+    def timer_ps_per_tick(self) -> int:
+        """One timer tick in picoseconds: instructions count as 1 ns (QEMU's -icount shift=0)."""
+        unit, per_tick = self.timer.unit, self.timer.per_tick_value
+        if unit == "instructions":
+            return round(per_tick * 1_000)
+        if unit == "cycles":
+            return round(per_tick * 1e12 / self.clock_hz)
+        return round(per_tick * 1_000_000)  # us, emulated-us
+
     def sensor_port(self, kind: str) -> str:
         """The sensors/ folder that reads `kind` (audio, motion); "replay" when the board has none."""
         return self.sensors_by_input.get(kind, "replay")

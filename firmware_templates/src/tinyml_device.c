@@ -3,6 +3,7 @@
 
 #include "tinyml_app.h"
 #include "tinyml_config.h"
+#include "tinyml_eembc.h"
 #include "tinyml_link.h"
 #include "tinyml_port.h"
 
@@ -12,6 +13,33 @@ static uint8_t reply[TINYML_TX_PAYLOAD];
 static tm_rx_t rx;
 static uint16_t rx_errors;
 static uint8_t live;
+#if defined(EEMBC_MODEL)
+static char command[EEMBC_CMD_SIZE + 1u]; /* a text command collecting, in parallel with frames */
+static uint8_t command_length;
+
+/* Text commands and binary frames share the link: every byte goes to both receivers. A frame's
+ * 0x00 delimiter clears the command; an MLPerf command ending in '%' clears the frame. */
+static int text_byte(uint8_t byte)
+{
+    if (byte == (uint8_t)'%') {
+        int handled;
+        command[command_length] = '\0';
+        command_length = 0u;
+        handled = eembc_command(command);
+        if (handled) {
+            live = 0u;
+            tm_rx_init(&rx, rx_buffer, (uint16_t)sizeof rx_buffer);
+        }
+        return handled;
+    }
+    if (byte == 0u || byte < 0x20u || byte > 0x7Eu) {
+        command_length = 0u; /* not text: part of a frame */
+    } else if (command_length < EEMBC_CMD_SIZE) {
+        command[command_length++] = (char)byte;
+    }
+    return 0;
+}
+#endif
 
 static void send_frame(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length)
 {
@@ -204,10 +232,18 @@ void tinyml_device_init(void)
 void tinyml_device_poll(void)
 {
     int byte;
+    uint8_t busy = live;
     while ((byte = port_read_byte()) >= 0) {
+        busy = 1u;
         tm_frame_t frame;
         uint8_t error = 0;
-        int status = tm_rx_feed(&rx, (uint8_t)byte, &frame, &error);
+        int status;
+#if defined(EEMBC_MODEL)
+        if (text_byte((uint8_t)byte)) {
+            continue;
+        }
+#endif
+        status = tm_rx_feed(&rx, (uint8_t)byte, &frame, &error);
         if (status == TM_RX_FRAME) {
             handle(&frame);
         } else if (status == TM_RX_ERROR) {
@@ -218,5 +254,8 @@ void tinyml_device_poll(void)
     }
     if (live != 0u && app_live_step() == 0) {
         live = 0u; /* the replayed recording has ended: wait for the host */
+    }
+    if (busy == 0u) {
+        port_idle();
     }
 }

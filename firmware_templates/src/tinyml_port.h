@@ -14,6 +14,8 @@ void port_init(void);
 int port_read_byte(void);
 /* Sends all bytes; may block until the UART has taken them. */
 void port_write(const uint8_t *data, size_t length);
+/* Nothing to do until the next byte: a port may sleep here (WFI) or simply return. */
+void port_idle(void);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import boards, build, compile, datasets, doctor, features, flash, info, train
+from tinyml.cli import (boards, build, compile, datasets, doctor, features, flash, info, monitor,
+                        ports, train, validate)
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
@@ -28,6 +29,9 @@ def cli() -> None:
       tinyml build --board B             render the firmware and build it with PlatformIO
       tinyml flash --board B             put it on a board (emulated boards start in QEMU)
       tinyml info --port URL             ask the firmware who it is
+      tinyml validate --run R --board B  the test split on the board, checked against TFLM
+      tinyml monitor --port URL          watch the firmware's live detections
+      tinyml ports                       serial ports and the boards they look like
       tinyml doctor                      check the whole loop on an emulated board
 
     Run `tinyml COMMAND --help` for each command's options and examples.
@@ -36,14 +40,15 @@ def cli() -> None:
 
 for command in (datasets.command, features.command, train.train_command, train.convert_command,
                 train.evaluate_command, compile.command, boards.command, build.command,
-                flash.command, info.command, doctor.command):
+                flash.command, info.command, validate.command, monitor.command, ports.command,
+                doctor.command):
     cli.add_command(command)
 
 
 def main() -> None:
     try:
         cli.main(standalone_mode=False)
-    except (TinymlError, ModelError) as exc:
+    except (TinymlError, ModelError) as exc:  # DeviceError is a TinymlError
         click.secho(f"Error: {exc}", fg="red", err=True)
         sys.exit(1)
     except click.exceptions.Abort:

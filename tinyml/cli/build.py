@@ -28,7 +28,8 @@ def print_budget(built) -> None:
 def run_option(function):
     return click.option("--run", "-r", "run_dir", type=click.Path(path_type=Path),
                         help="Training run folder (runs/APP-...) whose model the kws or "
-                        "vibration app runs.")(function)
+                        "vibration app runs; for kws also a bare int8 .tflite, such as the MLPerf "
+                        "Tiny reference model.")(function)
 
 
 def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: bool = False):

@@ -24,6 +24,9 @@ from tinyml.firmware.render import APP_SENSOR, AppParts
 
 MODEL_FILE = "model_int8.tflite"
 IGNORED_KWS_CLASSES = ("_silence_", "_unknown_")
+# The output order of the MLPerf Tiny KWS reference model (its training script's word labels).
+MLPERF_KWS_CLASSES = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes",
+                      "_silence_", "_unknown_"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,18 @@ def read_run(run_dir: Path, app: str) -> dict:
         raise TinymlError(f"{run_dir} is a {metrics.get('app')} run; build it with "
                           f"--app {metrics.get('app')}, or pass a {app} run.")
     return metrics
+
+
+def run_or_model(app: str, source: Path) -> tuple[dict, Path]:
+    """(metrics, model file) of a run folder, or of a bare int8 .tflite for kws (such as the
+    MLPerf Tiny reference model: MLPerf's class order, the default front-end, no recording)."""
+    source = Path(source)
+    if source.is_file() and source.suffix == ".tflite":
+        if app != "kws":
+            raise TinymlError(f"the {app} app needs a training run (its threshold and front-end), "
+                              f"not a bare model: pass --run runs/{app}-...")
+        return {"app": "kws", "classes": MLPERF_KWS_CLASSES, "frontend": MfccSpec().as_dict()}, source
+    return read_run(source, app), source / MODEL_FILE
 
 
 def frontend_spec(app: str, metrics: dict) -> MfccSpec | SpectrumSpec:
@@ -140,11 +155,13 @@ def _pick_examples(run_dir: Path, app: str, metrics: dict, spec) -> tuple[np.nda
     the model gets right (kws), or normal windows then a severe fault (vibration)."""
     from tinyml.datasets.store import load
 
-    dataset_dir = Path(metrics.get("dataset", ""))
     try:
-        full = load(dataset_dir)
-    except (OSError, ValueError, KeyError):
-        return np.zeros(0, dtype=np.int16), "no recording (the run's dataset is gone)"
+        if not metrics.get("dataset"):
+            raise FileNotFoundError("no dataset")
+        full = load(Path(metrics["dataset"]))
+    except (OSError, ValueError, KeyError, TinymlError):
+        silence = np.zeros(16 if app == "kws" else 48, dtype=np.int16)
+        return silence, "no recording (no dataset): a moment of silence"
     data = full.subset("test")
     raw = raw_windows(app, data.x, spec)
     if app == "kws":
@@ -173,15 +190,16 @@ def _pick_examples(run_dir: Path, app: str, metrics: dict, spec) -> tuple[np.nda
 def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
                 live: LiveSettings = LiveSettings(), replay: bool | None = None) -> AppFirmware:
     """Compiles the run's model and front-end for `app` and collects the firmware's settings.
+    run_dir may also be a bare int8 .tflite for kws (see run_or_model).
 
     replay: embed a recording for live mode; default: when the board has no sensor for it.
     """
     if app not in APP_SENSOR:
         raise TinymlError(f"unknown app {app!r}: choose kws or vibration")
     run_dir, work_dir = Path(run_dir), Path(work_dir)
-    metrics = read_run(run_dir, app)
+    metrics, model_file = run_or_model(app, run_dir)
     spec = frontend_spec(app, metrics)
-    compiled = compile_model(run_dir / MODEL_FILE, work_dir / "model", name="model")
+    compiled = compile_model(model_file, work_dir / "model", name="model")
     frontend = write_c_frontend(work_dir / "frontend", spec if app == "kws" else None,
                                 spec if app == "vibration" else None)
     files: dict[str, str | Path] = {p.name: p for p in compiled.files + frontend}
@@ -199,6 +217,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "KWS_IGNORE_MASK": f"{ignore}uL",
             "KWS_CLASS_NAMES": ", ".join(json.dumps(c) for c in classes),
             "SENSOR_RATE_HZ": f"{spec.sample_rate}u",
+            "EEMBC_MODEL": '"kws01"',
         }
         raw_shape = (spec.clip_samples,)
         work = 4 * (2 * spec.fft + spec.mel_bands)
@@ -216,6 +235,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "VIB_WORK_FLOATS": f"{2 * spec.fft}u", "VIB_THRESHOLD": f"{threshold!r}f",
             "VIB_ALARM_WINDOWS": f"{live.alarm_windows}u",
             "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_G_PER_COUNT": f"{spec.g_per_count!r}f",
+            "EEMBC_MODEL": '"ad01"', "EEMBC_RESULT_IS_SCORE": "1",
         }
         raw_shape = (spec.axes, spec.window)
         work = 4 * 2 * spec.fft

@@ -19,6 +19,7 @@ from tinyml.link import frame as fr
 
 READ_SLICE_S = 0.02
 UNKNOWN_SEQ = 0xFF  # the device's seq in replies to frames too damaged to read
+MAX_DAMAGED_RESENDS = 20  # a link this noisy is broken, not unlucky
 
 
 def _open_hint(url: str) -> str:
@@ -82,33 +83,52 @@ class DeviceClient:
     def request(self, msg_type: int, payload: bytes = b"") -> fr.Frame:
         """Sends one request and returns the device's reply frame.
 
-        Resends after a timeout or when the device reports a damaged frame; raises DeviceError
-        once `retries` resends have gone unanswered.
+        Resends after a timeout, when the device reports a damaged request, or when a damaged
+        frame arrives instead of the reply; raises DeviceError once `retries` resends have gone
+        unanswered. Every request is idempotent, so a resend never changes the result.
         """
         seq = self._next_seq()
         wire = fr.encode_frame(fr.Frame(type=msg_type, seq=seq, payload=payload))
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self.resends += 1
+        timeouts = damaged_resends = 0
+        while True:
             try:
                 self.port.write(wire)
                 self.port.flush()
             except (OSError, serial.SerialException) as exc:
                 raise DeviceError(f"cannot write to {self.url} ({exc}).") from None
-            deadline = time.monotonic() + self.timeout
-            while time.monotonic() < deadline:
-                for reply in self._read_frames():
-                    if reply.type == fr.MSG_ERROR and reply.seq in (seq, UNKNOWN_SEQ):
-                        if reply.payload[:1] in (bytes([fr.ERR_CRC]), bytes([fr.ERR_LENGTH])):
-                            deadline = 0.0  # the device saw a damaged frame: resend now
-                            break
-                        self._raise_device_error(reply, len(wire))
-                    if reply.seq == seq and reply.type == msg_type | fr.REPLY:
-                        return reply
-                    # anything else is a late answer to an earlier attempt: skip it
+            outcome = self._await_reply(seq, msg_type, len(wire))
+            if isinstance(outcome, fr.Frame):
+                return outcome
+            self.resends += 1
+            if outcome == "timeout":
+                timeouts += 1
+            else:
+                damaged_resends += 1
+            if timeouts > self.retries or damaged_resends > MAX_DAMAGED_RESENDS:
+                break
+        damaged = f" ({damaged_resends} answered with damaged frames)" if damaged_resends else ""
         raise DeviceError(
-            f"no answer from {self.url} after {self.retries + 1} tries of {self.timeout:g} s. "
-            "Is a tinyml firmware running there, at the right baud rate?")
+            f"no answer from {self.url} after {timeouts + damaged_resends} tries of "
+            f"{self.timeout:g} s{damaged}. Is a tinyml firmware running there, at the right baud rate?")
+
+    def _await_reply(self, seq: int, msg_type: int, wire_bytes: int) -> fr.Frame | str:
+        """The reply frame, or why to resend: "timeout" or "damaged" (a damaged frame arrived,
+        likely our reply, or the device reported our request damaged)."""
+        deadline = time.monotonic() + self.timeout
+        damaged = self.decoder.errors
+        while time.monotonic() < deadline:
+            frames = self._read_frames()
+            if self.decoder.errors != damaged and not frames:
+                return "damaged"
+            for reply in frames:
+                if reply.type == fr.MSG_ERROR and reply.seq in (seq, UNKNOWN_SEQ):
+                    if reply.payload[:1] in (bytes([fr.ERR_CRC]), bytes([fr.ERR_LENGTH])):
+                        return "damaged"
+                    self._raise_device_error(reply, wire_bytes)
+                if reply.seq == seq and reply.type == msg_type | fr.REPLY:
+                    return reply
+                # anything else is a late answer to an earlier attempt: skip it
+        return "timeout"
 
     def _raise_device_error(self, reply: fr.Frame, wire_bytes: int) -> None:
         code = reply.payload[0] if reply.payload else 0

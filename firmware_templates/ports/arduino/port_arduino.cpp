@@ -20,6 +20,10 @@ extern "C" void port_write(const uint8_t *data, size_t length)
     Serial.write(data, length);
 }
 
+extern "C" void port_idle(void)
+{
+}
+
 void setup()
 {
     tinyml_device_init();

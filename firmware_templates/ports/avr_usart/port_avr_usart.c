@@ -33,3 +33,7 @@ void port_write(const uint8_t *data, size_t length)
         UDR0 = data[i];
     }
 }
+
+void port_idle(void)
+{
+}

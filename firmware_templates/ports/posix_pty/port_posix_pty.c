@@ -65,3 +65,8 @@ void port_write(const uint8_t *data, size_t length)
         length -= (size_t)n;
     }
 }
+
+void port_idle(void)
+{
+    /* port_read_byte() already waits up to 10 ms in poll(). */
+}
