@@ -13,9 +13,13 @@ from tinyml.boards import load_board
 from tinyml.firmware import build_firmware
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
+collect_ignore = ["hil"]  # HIL tests need a board on the command line: test_validate.py runs them
 EMULATED_BOARDS = ["emu-cortex-m4", "emu-cortex-m55", "emu-arduino-mega", "native"]
 
 os.environ.setdefault("PLATFORMIO_SETTING_ENABLE_TELEMETRY", "No")
+# pytester gives tests a temporary HOME; PlatformIO's packages (tool-scons) stay where set-up put them.
+os.environ.setdefault("PLATFORMIO_CORE_DIR", str(Path.home() / ".platformio"))
 
 
 def emulator_pids() -> set[int]:
@@ -85,3 +89,27 @@ def quick_vibration_run(data_dir, tmp_path_factory):
 
     return vibration.train(VibrationTrainConfig(epochs=25, normal_windows=1200),
                            runs_root=tmp_path_factory.mktemp("runs"), progress=False)
+
+
+@pytest.fixture(scope="session")
+def runs(quick_kws_run, quick_vibration_run):
+    return {"kws": quick_kws_run.folder, "vibration": quick_vibration_run.folder}
+
+
+@pytest.fixture(scope="session")
+def app_builds(runs, tmp_path_factory):
+    """Builds an app firmware (kws, vibration, or a bare .tflite for kws) for a board on first
+    use; later uses reuse it."""
+    from tinyml.firmware import build_app
+
+    cache = {}
+    root = tmp_path_factory.mktemp("apps")
+
+    def get(app: str, board_id: str, source=None):
+        key = (app, board_id, str(source))
+        if key not in cache:
+            cache[key] = build_app(app, source or runs[app], load_board(board_id),
+                                   root / f"{app}-{board_id}-{len(cache)}")
+        return cache[key]
+
+    return get

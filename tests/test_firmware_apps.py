@@ -31,26 +31,6 @@ APP_BOARDS = [("kws", "native"), ("kws", "emu-cortex-m4"), ("kws", "emu-cortex-m
               ("vibration", "emu-cortex-m55"), ("vibration", "emu-arduino-mega")]
 
 
-@pytest.fixture(scope="session")
-def runs(quick_kws_run, quick_vibration_run):
-    return {"kws": quick_kws_run.folder, "vibration": quick_vibration_run.folder}
-
-
-@pytest.fixture(scope="session")
-def app_builds(runs, tmp_path_factory):
-    """Builds an app for a board on first use; later uses reuse it."""
-    cache = {}
-    root = tmp_path_factory.mktemp("apps")
-
-    def get(app: str, board_id: str):
-        if (app, board_id) not in cache:
-            cache[app, board_id] = build_app(app, runs[app], load_board(board_id),
-                                             root / f"{app}-{board_id}")
-        return cache[app, board_id]
-
-    return get
-
-
 def recorded_test_windows(run_dir: Path, app: str, count: int) -> np.ndarray:
     """`count` raw windows spread over the run's test split, as the sensor would give them."""
     metrics = read_run(run_dir, app)
