@@ -80,6 +80,13 @@ def test_features_in_skip_the_front_end(runs, app_builds, no_orphans):
                 inference = device.infer(fr.INPUT_FEATURES)
                 assert inference.outputs.tolist() == host.tolist()
                 assert inference.feature_ticks == 0
+                assert device.timing() == (0, inference.model_ticks)
+            device.request(fr.MSG_INFO, b"")  # the link still counts a damaged frame ...
+            device.port.write(b"\x05garbage\x00")
+            time.sleep(0.2)
+            assert int(device.info()["rx_errors"]) >= 1
+            device.reset()  # ... until a reset
+            assert device.info()["rx_errors"] == "0" and device.timing() == (0, 0)
             # an input kind the app does not have, and a load past the buffer, are refused
             with pytest.raises(TinymlError, match="bad argument"):
                 device.request(fr.MSG_INFER, bytes([7]))

@@ -11,3 +11,4 @@ HOME = Path(os.environ.get("TINYML_HOME", Path(__file__).resolve().parent.parent
 BOARDS_DIR = HOME / "boards"
 TEMPLATES_DIR = HOME / "firmware_templates"
 PIO_PLATFORM_DIR = HOME / "pio-platform"
+PACKAGE_DIR = Path(__file__).resolve().parent

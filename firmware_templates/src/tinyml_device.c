@@ -13,6 +13,7 @@ static uint8_t reply[TINYML_TX_PAYLOAD];
 static tm_rx_t rx;
 static uint16_t rx_errors;
 static uint8_t live;
+static uint32_t last_ticks[2]; /* front-end, model: of the last inference */
 #if defined(EEMBC_MODEL)
 static char command[EEMBC_CMD_SIZE + 1u]; /* a text command collecting, in parallel with frames */
 static uint8_t command_length;
@@ -176,6 +177,8 @@ static void answer_infer(const tm_frame_t *frame)
         send_error(frame->seq, TM_ERR_ARGUMENT);
         return;
     }
+    last_ticks[0] = result.feature_ticks;
+    last_ticks[1] = result.model_ticks;
     write_u32(reply, result.feature_ticks);
     write_u32(reply + 4, result.model_ticks);
     bits = (uint32_t)score[0] | ((uint32_t)score[1] << 8) | ((uint32_t)score[2] << 16) |
@@ -214,6 +217,18 @@ static void handle(const tm_frame_t *frame)
         break;
     case TM_MSG_MODE:
         answer_mode(frame);
+        break;
+    case TM_MSG_TIMING:
+        write_u32(reply, last_ticks[0]);
+        write_u32(reply + 4, last_ticks[1]);
+        send_frame(TM_MSG_TIMING | TM_REPLY, frame->seq, reply, 8u);
+        break;
+    case TM_MSG_RESET:
+        app_init();
+        rx_errors = 0u;
+        live = 0u;
+        last_ticks[0] = last_ticks[1] = 0u;
+        send_frame(TM_MSG_RESET | TM_REPLY, frame->seq, reply, 0u);
         break;
     default:
         send_error(frame->seq, TM_ERR_UNKNOWN_TYPE);

@@ -24,6 +24,8 @@
 #define TM_MSG_LOAD 0x02u  /* kind(1) offset(u32) bytes -> u32 bytes held: fills an input buffer */
 #define TM_MSG_INFER 0x03u /* kind(1) -> feature ticks(u32) model ticks(u32) score(f32) outputs */
 #define TM_MSG_MODE 0x04u  /* mode(1): 0 test (host drives), 1 live (sensor) -> mode(1) */
+#define TM_MSG_TIMING 0x05u /* -> the last inference's feature ticks(u32) model ticks(u32) */
+#define TM_MSG_RESET 0x06u  /* -> nothing: app state, counters and mode back to power-up (test mode) */
 #define TM_REPLY 0x80u
 #define TM_MSG_ERROR 0x7Fu
 

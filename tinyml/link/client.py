@@ -162,6 +162,15 @@ class DeviceClient:
         return Inference(feature_ticks, model_ticks, score,
                          np.frombuffer(reply.payload[12:], dtype=np.int8).copy())
 
+    def timing(self) -> tuple[int, int]:
+        """Timer ticks of the last inference: (front-end, model)."""
+        reply = self.request(fr.MSG_TIMING)
+        return struct.unpack_from("<II", reply.payload)
+
+    def reset(self) -> None:
+        """Back to power-up state (in test mode): app state, error counters, timings cleared."""
+        self.request(fr.MSG_RESET)
+
     def set_live(self, live: bool) -> None:
         """Live mode (the firmware reads its sensor and prints detections) or test mode."""
         self.request(fr.MSG_MODE, bytes([1 if live else 0]))

@@ -86,13 +86,22 @@ def FeatureMasking():  # noqa: N802 - reads like the Keras layer it builds
     return _masking_layer()()
 
 
-def _dataset(cfg: KwsTrainConfig, progress: bool):
+def dataset_folder_of(cfg: KwsTrainConfig) -> Path:
+    """Where the config's dataset lives (whether or not it has been generated yet)."""
+    return Path(cfg.dataset) if cfg.dataset else dataset_folder("kws", _synthetic(cfg))
+
+
+def _synthetic(cfg: KwsTrainConfig) -> KwsConfig:
+    return KwsConfig(clips_per_class=cfg.clips_per_class, silence_clips=cfg.clips_per_class // 2,
+                     seed=cfg.seed)
+
+
+def prepare_dataset(cfg: KwsTrainConfig, progress: bool):
+    """The dataset the config trains on, and its folder: the synthetic set (generated once,
+    then read from the cache) or an imported one."""
     if cfg.dataset:
-        folder = Path(cfg.dataset)
-        return load(folder), folder
-    config = KwsConfig(clips_per_class=cfg.clips_per_class, silence_clips=cfg.clips_per_class // 2,
-                       seed=cfg.seed)
-    return make_kws(config, progress=progress), dataset_folder("kws", config)
+        return load(Path(cfg.dataset)), Path(cfg.dataset)
+    return make_kws(_synthetic(cfg), progress=progress), dataset_folder_of(cfg)
 
 
 def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
@@ -101,7 +110,7 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
     start = time.monotonic()
     keras = keras_session(cfg.seed)
     spec = MfccSpec()
-    data, folder = _dataset(cfg, progress)
+    data, folder = prepare_dataset(cfg, progress)
     q = dataset_features(data, folder)
     x = dequantize(q, spec.scale, spec.zero_point)[..., None]
     y = data.labels.astype(np.int32)

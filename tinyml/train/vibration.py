@@ -84,11 +84,21 @@ def roc(scores_normal: np.ndarray, scores_fault: np.ndarray):
     return fpr, tpr, float(np.trapezoid(tpr, fpr))
 
 
-def _dataset(cfg: VibrationTrainConfig, progress: bool):
+def dataset_folder_of(cfg: VibrationTrainConfig) -> Path:
+    """Where the config's dataset lives (whether or not it has been generated yet)."""
+    return Path(cfg.dataset) if cfg.dataset else dataset_folder("vibration", _synthetic(cfg))
+
+
+def _synthetic(cfg: VibrationTrainConfig) -> VibrationConfig:
+    return VibrationConfig(normal_windows=cfg.normal_windows, seed=cfg.seed)
+
+
+def prepare_dataset(cfg: VibrationTrainConfig, progress: bool):
+    """The dataset the config trains on, and its folder: the synthetic set (generated once,
+    then read from the cache) or an imported one."""
     if cfg.dataset:
         return load(Path(cfg.dataset)), Path(cfg.dataset)
-    config = VibrationConfig(normal_windows=cfg.normal_windows, seed=cfg.seed)
-    return make_vibration(config, progress=progress), dataset_folder("vibration", config)
+    return make_vibration(_synthetic(cfg), progress=progress), dataset_folder_of(cfg)
 
 
 def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | None = None,
@@ -96,7 +106,7 @@ def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | 
     start = time.monotonic()
     keras = keras_session(cfg.seed)
     spec = SpectrumSpec()
-    data, folder = _dataset(cfg, progress)
+    data, folder = prepare_dataset(cfg, progress)
     q = dataset_features(data, folder).reshape(len(data.x), -1)
     x = dequantize(q, spec.scale, spec.zero_point)
     normal = data.labels == data.classes.index("normal")

@@ -14,7 +14,7 @@ from pathlib import Path
 from tinyml.boards import Board
 from tinyml.errors import TinymlError
 from tinyml.validate.hil import load_samples, read_app, run_on_devices
-from tinyml.validate.report import save_first_mismatch, summarize, write_report
+from tinyml.validate.report import save_device_outputs, save_first_mismatch, summarize, write_report
 
 DEFAULT_JOBS = {"qemu": 3, "native": 1}  # QEMU: throughput grows with instances (see hil.py)
 
@@ -74,6 +74,7 @@ def validate(run_dir: str | Path, board: Board, port: str | None = None, limit: 
             bar.close()
     summary = summarize(samples, results, board, metrics)
     out_dir.mkdir(parents=True, exist_ok=True)
+    save_device_outputs(samples, results, out_dir)
     mismatch = save_first_mismatch(samples, results, out_dir)
     if mismatch is not None:
         summary["first_mismatch"] = str(mismatch)

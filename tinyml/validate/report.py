@@ -31,7 +31,7 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
         "mismatched_samples": int(np.sum(~same)),
         "samples_per_s": round(len(same) / results.seconds, 2) if results.seconds else 0.0,
         "seconds": round(results.seconds, 2),
-        "latency_unit": unit,
+        "latency_unit": unit, "timer_per_tick": per_tick,
         "latency": {"model": _stats(results.model_ticks * per_tick)},
         "memory": {k: int(results.info[k]) for k in ("arena", "weights", "input_bytes", "raw_bytes",
                                                      "rx_buffer") if k in results.info},
@@ -50,6 +50,7 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
         from tinyml.train.vibration import roc
 
         normal = samples.labels == samples.classes.index("normal")
+        summary["normal_label"] = samples.classes.index("normal")
         threshold = float(run_metrics["threshold"])
         scores = results.scores
         summary["device_auc"] = roc(scores[normal], scores[~normal])[2] if normal.any() and (~normal).any() else None
@@ -57,6 +58,15 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
         summary["false_alarm_rate"] = float(np.mean(scores[normal] > threshold)) if normal.any() else None
         summary["detection_rate"] = float(np.mean(scores[~normal] > threshold)) if (~normal).any() else None
     return summary
+
+
+def save_device_outputs(samples: Samples, results: DeviceResults, out_dir: Path) -> Path:
+    """What the board answered, per sample, for reports: outputs, scores, ticks, labels."""
+    path = Path(out_dir) / "device_outputs.npz"
+    np.savez_compressed(path, outputs=results.outputs, scores=results.scores, labels=samples.labels,
+                        feature_ticks=results.feature_ticks, model_ticks=results.model_ticks,
+                        host_outputs=samples.host_outputs)
+    return path
 
 
 def save_first_mismatch(samples: Samples, results: DeviceResults, out_dir: Path) -> Path | None:
