@@ -123,7 +123,7 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
     cfg = QUICK[app][0] if quick and config is None else load_config(cls, config)
     limit = limit if limit is not None else (QUICK[app][1] if quick else None)
     runs_root = Path(runs_root)
-    state = _State(runs_root / f".pipeline-{app}-{board.id}{'-quick' if quick else ''}.json")
+    state = _State(runs_root / f".pipeline-{app}-{board.id}.json")
     result = PipelineResult(app, board, Path(), Path())
     start = time.monotonic()
 

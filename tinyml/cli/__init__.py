@@ -7,8 +7,8 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import (boards, build, compile, datasets, doctor, features, flash, info, monitor,
-                        ports, train, validate)
+from tinyml.cli import (boards, build, compile, datasets, doctor, features, flash, info, init, monitor,
+                        ports, run, train, validate)
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
@@ -19,6 +19,11 @@ def cli() -> None:
     """tinyml: from data to a validated microcontroller firmware.
 
     \b
+    The whole pipeline in one command, resumable:
+      tinyml run kws                     data -> model -> int8 -> C -> firmware -> board -> report
+      tinyml init my-words --app kws     a project for your own data, with a training script
+
+    \b
     The pipeline, one command per stage:
       tinyml datasets make kws           synthetic keyword audio (or import a real set)
       tinyml features kws -o f.npz       the front-end's int8 features
@@ -26,8 +31,8 @@ def cli() -> None:
       tinyml evaluate runs/kws-...       float / TFLite int8 / TFLM int8 side by side
       tinyml compile model.tflite -o DIR  an int8 model becomes plain C (our engine)
       tinyml boards                      what you can build for
-      tinyml build --board B             render the firmware and build it with PlatformIO
-      tinyml flash --board B             put it on a board (emulated boards start in QEMU)
+      tinyml build -b B --app A --run R  the firmware for a board, with its memory budget
+      tinyml flash -b B --app A --run R  put it on a board (emulated boards start in QEMU)
       tinyml info --port URL             ask the firmware who it is
       tinyml validate --run R --board B  the test split on the board, checked against TFLM
       tinyml monitor --port URL          watch the firmware's live detections
@@ -38,7 +43,8 @@ def cli() -> None:
     """
 
 
-for command in (datasets.command, features.command, train.train_command, train.convert_command,
+for command in (run.command, init.command, datasets.command, features.command,
+                train.train_command, train.convert_command,
                 train.evaluate_command, compile.command, boards.command, build.command,
                 flash.command, info.command, validate.command, monitor.command, ports.command,
                 doctor.command):

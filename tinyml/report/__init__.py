@@ -30,7 +30,23 @@ def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.2f}%"
 
 
-def build_report(run_dir: Path, board_id: str, feature_examples: tuple[np.ndarray, list[str]] | None = None) -> Path:
+def _feature_examples(device, metrics: dict, classes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Up to three test examples of different classes, shaped as the front-end makes them."""
+    spec = metrics["frontend"]
+    shape = (1 + (spec["clip_samples"] - spec["window"]) // spec["stride"], spec["coefficients"]) \
+        if "coefficients" in spec else (spec["axes"], spec["bands"])
+    picked, seen = [], set()
+    for i, label in enumerate(device["labels"]):
+        if int(label) not in seen:
+            seen.add(int(label))
+            picked.append(i)
+        if len(picked) == 3:
+            break
+    examples = np.stack([device["features"][i].reshape(shape) for i in picked])
+    return examples, [classes[int(device["labels"][i])] for i in picked]
+
+
+def build_report(run_dir: Path, board_id: str) -> Path:
     """Writes RUN/report.html and its PNGs (RUN/report/); returns the page's path."""
     run_dir = Path(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -86,8 +102,11 @@ def build_report(run_dir: Path, board_id: str, feature_examples: tuple[np.ndarra
         ticks["front-end"] = device["feature_ticks"] * validation_per_tick(validation)
     figures.append(_img(plots.latency(ticks, validation["latency_unit"], out / "latency.png"),
                         "Latency measured on the board"))
-    if feature_examples is not None:
-        examples, titles = feature_examples
+    if "features" in device.files:
+        classes = validation.get("classes") or (["normal"] if app != "kws" else [])
+        names = classes if app == "kws" else ["normal" if l == validation["normal_label"] else "fault"
+                                              for l in range(int(labels.max()) + 1)]
+        examples, titles = _feature_examples(device, metrics, names)
         figures.append(_img(plots.features(examples, titles, out / "features.png",
                                            "frame" if app == "kws" else "axis",
                                            "MFCC" if app == "kws" else "band"),

@@ -88,7 +88,7 @@ def roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, point: tuple[float, float]
 def memory_map(rows: list[tuple[str, int, int]], flash_limit: int, ram_limit: int, path: Path) -> Path:
     """Flash and RAM of the board by part, as stacked bars against the board's size."""
     plt = _plt()
-    fig, axes = plt.subplots(2, 1, figsize=(7, 3.2))
+    fig, axes = plt.subplots(2, 1, figsize=(7, 4))
     colors = plt.get_cmap("tab20").colors
     for ax, index, limit, name in ((axes[0], 1, flash_limit, "flash"), (axes[1], 2, ram_limit, "RAM")):
         left = 0
@@ -100,12 +100,13 @@ def memory_map(rows: list[tuple[str, int, int]], flash_limit: int, ram_limit: in
         ax.barh(0, max(limit - left, 0), left=left, color="#eee")
         ax.set_xlim(0, limit)
         ax.set_yticks([])
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v / 1024:,.0f} KiB")
         ax.set_title(f"{name}: {left:,} of {limit:,} bytes ({100 * left / limit:.1f}%)", fontsize=9)
     handles, labels = axes[1].get_legend_handles_labels()
     h0, l0 = axes[0].get_legend_handles_labels()
     seen = dict(zip(l0 + labels, h0 + handles))
     fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=4, fontsize=7)
-    fig.subplots_adjust(bottom=0.3)
+    fig.subplots_adjust(bottom=0.3, hspace=0.9)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

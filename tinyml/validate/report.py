@@ -65,7 +65,7 @@ def save_device_outputs(samples: Samples, results: DeviceResults, out_dir: Path)
     path = Path(out_dir) / "device_outputs.npz"
     np.savez_compressed(path, outputs=results.outputs, scores=results.scores, labels=samples.labels,
                         feature_ticks=results.feature_ticks, model_ticks=results.model_ticks,
-                        host_outputs=samples.host_outputs)
+                        host_outputs=samples.host_outputs, features=samples.features)
     return path
 
 
