@@ -9,8 +9,9 @@ export PLATFORMIO_SETTING_CHECK_PRUNE_SYSTEM_THRESHOLD = 0
 setup:
 	@scripts/setup.sh
 
+# The main job on the embedded default: synthetic keywords, emulated Cortex-M4, report at the end.
 demo: setup
-	.venv/bin/tinyml doctor --board emu-cortex-m4
+	.venv/bin/tinyml run kws --board emu-cortex-m4
 
 test: setup
 	.venv/bin/python -m pytest $(PYTEST_ARGS)

@@ -7,7 +7,6 @@ Run: .venv/bin/python -m benchmarks.datasets   (writes benchmarks/results/datase
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -19,7 +18,8 @@ from tinyml.datasets import kws_synth, vibration_synth
 from tinyml.features import MfccSpec, SpectrumSpec, kws_features, reference, vibration_features
 from tinyml.features.host import build_runner, run_runner
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import write_results
+
 
 
 def main() -> None:
@@ -52,9 +52,7 @@ def main() -> None:
     results["_method"] = (f"{os.cpu_count()} cores; generation timed cold (no cache), with progress "
                           "bars; match = identical int8 elements, C (gcc -O2, host) vs numpy, "
                           "over the test split of each default synthetic set")
-    out = ROOT / "benchmarks" / "results" / "datasets.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results("datasets", results)
 
 
 if __name__ == "__main__":

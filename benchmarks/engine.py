@@ -10,7 +10,6 @@ Run: .venv/bin/python -m benchmarks.engine   (writes benchmarks/results/engine.j
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -21,6 +20,8 @@ import numpy as np
 from tinyml.boards import load_board
 from tinyml.convert.tflm import TflmModel, minimal_arena
 from tinyml.validate.bench import run_on_board
+
+from benchmarks import write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 MLPERF = ROOT.parent / "shared" / "mlperf-tiny"
@@ -72,10 +73,7 @@ def main() -> None:
         f"{INPUTS} random inputs; instructions, not cycles. Firmware built by PlatformIO with "
         "the local platform (arm-none-eabi-gcc -O2). code_bytes = kernels + generated code as "
         "linked (map file); weights_bytes = the generated code's .rodata.")
-    out = ROOT / "benchmarks" / "results" / "engine.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_results("engine", results)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import write_results
+
 
 
 def timed_run(app: str, runs: Path, env: dict) -> tuple[float, str]:
@@ -48,9 +49,7 @@ def main() -> None:
         "_method": f"{os.cpu_count()} cores; `tinyml run kws` (defaults: synthetic data, default "
                    "DS-CNN, emu-cortex-m4, whole test split) with an empty dataset cache, then again",
     }
-    out = ROOT / "benchmarks" / "results" / "run.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results("run", results)
 
 
 if __name__ == "__main__":

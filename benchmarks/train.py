@@ -10,7 +10,6 @@ Run: .venv/bin/python -m benchmarks.train   (writes benchmarks/results/train.jso
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -20,7 +19,8 @@ from tinyml.datasets import KwsConfig, VibrationConfig, dataset_folder, make_kws
 from tinyml.features import dataset_features
 from tinyml.train import KwsTrainConfig, VibrationTrainConfig, kws, vibration
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import write_results
+
 
 
 def prepare(kind: str, config, make) -> float:
@@ -54,9 +54,7 @@ def main() -> None:
                    "test split (KWS: voices never heard in training; vibration: unseen machines), "
                    "int8 models run in the tflite-micro interpreter",
     })
-    out = ROOT / "benchmarks" / "results" / "train.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results("train", results)
 
 
 if __name__ == "__main__":

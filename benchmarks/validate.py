@@ -11,7 +11,6 @@ Run: .venv/bin/python -m benchmarks.validate [KWS_RUN VIBRATION_RUN]
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -21,7 +20,8 @@ from tinyml.boards import load_board
 from tinyml.train import KwsTrainConfig, VibrationTrainConfig, kws, vibration
 from tinyml.validate import validate
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks import write_results
+
 BOARD = "emu-cortex-m4"
 
 
@@ -48,9 +48,7 @@ def main() -> None:
                    "features over the serial link, 3 QEMU instances (-icount shift=0); agreement = "
                    "share of samples whose int8 outputs equal TFLM's byte for byte",
     }
-    out = ROOT / "benchmarks" / "results" / "validate.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results("validate", results)
 
 
 if __name__ == "__main__":

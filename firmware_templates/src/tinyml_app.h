@@ -25,6 +25,9 @@ void app_init(void);
 uint8_t *app_input(uint8_t kind, uint32_t *bytes);
 /* Front-end (TM_INPUT_RAW) and model on the loaded input; 0 on success. */
 int app_infer(uint8_t kind, app_result_t *result);
+/* Copies the features into the model's input, runs the model and times it: fills the result's
+ * model_ticks, output and output_bytes (src/tinyml_model.c, for apps with a model). */
+void app_invoke_model(const int8_t *features, app_result_t *result);
 /* One step of live mode: read the sensor, classify when a window is complete, print what was
  * detected. Returns 0 once the source has ended (a replayed recording), 1 otherwise. */
 int app_live_step(void);

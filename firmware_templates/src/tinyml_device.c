@@ -14,7 +14,7 @@ static tm_rx_t rx;
 static uint16_t rx_errors;
 static uint8_t live;
 static uint32_t last_ticks[2]; /* front-end, model: of the last inference */
-#if defined(EEMBC_MODEL)
+#if defined(TINYML_HAS_MODEL)
 static char command[EEMBC_CMD_SIZE + 1u]; /* a text command collecting, in parallel with frames */
 static uint8_t command_length;
 
@@ -253,7 +253,7 @@ void tinyml_device_poll(void)
         tm_frame_t frame;
         uint8_t error = 0;
         int status;
-#if defined(EEMBC_MODEL)
+#if defined(TINYML_HAS_MODEL)
         if (text_byte((uint8_t)byte)) {
             continue;
         }

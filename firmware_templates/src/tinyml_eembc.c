@@ -5,7 +5,7 @@
 
 #include "tinyml_config.h"
 
-#if defined(EEMBC_MODEL) /* apps with a model; the skeleton has none */
+#if defined(TINYML_HAS_MODEL) /* apps with a model; the skeleton has none */
 #include "model.h"
 #include "tinyml_app.h"
 #include "tinyml_print.h"

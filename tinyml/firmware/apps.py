@@ -245,6 +245,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         channels = 3
     info["raw_bytes"] = str(int(np.prod(raw_shape)) * 2)
     info["input_bytes"] = str(compiled.input_bytes)
+    defines["TINYML_HAS_MODEL"] = "1"
     parts = AppParts(files=files, defines=defines, info=info, live_at_boot=True)
     firmware = AppFirmware(app=app, run_dir=run_dir, spec=spec, compiled=compiled, parts=parts,
                            raw_shape=raw_shape, threshold=threshold, classes=classes, buffers=buffers)

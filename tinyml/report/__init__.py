@@ -64,9 +64,9 @@ def build_report(run_dir: Path, board_id: str) -> Path:
     if app == "kws":
         classes = validation["classes"]
         pred = outputs.argmax(axis=1)
-        figures.append(_img(plots.confusion(labels, pred, classes, out / "confusion.png",
-                                            f"{validation['device_accuracy']:.1%} on {len(labels)} test clips"),
-                            "Confusion matrix, on the device"))
+        plots.confusion_png(labels, pred, classes, out / "confusion.png",
+                            f"On the device: {validation['device_accuracy']:.1%} of {len(labels)} test clips")
+        figures.append(_img(out / "confusion.png", "Confusion matrix, on the device"))
         figures.append(_img(plots.per_class_accuracy(labels, pred, classes, out / "per_class.png"),
                             "Accuracy per class, on the device"))
         top = np.sort(outputs.astype(float), axis=1)[:, -1]
@@ -82,7 +82,8 @@ def build_report(run_dir: Path, board_id: str) -> Path:
         normal = labels == validation.get("normal_label", 0)
         fpr, tpr, auc = roc(scores[normal], scores[~normal])
         point = (validation["false_alarm_rate"], validation["detection_rate"])
-        figures.append(_img(plots.roc(fpr, tpr, auc, point, out / "roc.png"), "ROC curve, on the device"))
+        plots.roc_png(fpr, tpr, auc, point, out / "roc.png", f"On the device: AUC {auc:.3f}")
+        figures.append(_img(out / "roc.png", "ROC curve, on the device"))
         figures.append(_img(plots.score_distribution({"normal": scores[normal], "fault": scores[~normal]},
                                                      out / "scores.png", "anomaly score (reconstruction error)",
                                                      validation["threshold"]),

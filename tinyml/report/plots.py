@@ -1,4 +1,5 @@
-"""The report's plots, one function each, written as PNG files."""
+"""The report's plots, one function each, written as PNG files. The confusion matrix and ROC
+curve are the training stage's own (tinyml.train.common), drawn here from the board's answers."""
 
 from __future__ import annotations
 
@@ -6,45 +7,18 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from tinyml.train.common import confusion_png, pyplot, roc_png  # noqa: F401 - the report's too
 
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    _plt().close(fig)
+    pyplot().close(fig)
     return path
 
 
-def confusion(truth: np.ndarray, pred: np.ndarray, classes: list[str], path: Path, title: str) -> Path:
-    plt = _plt()
-    n = len(classes)
-    matrix = np.zeros((n, n), dtype=int)
-    np.add.at(matrix, (truth, pred), 1)
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(n), classes, rotation=60, ha="right")
-    ax.set_yticks(range(n), classes)
-    for i in range(n):
-        for j in range(n):
-            if matrix[i, j]:
-                ax.text(j, i, matrix[i, j], ha="center", va="center", fontsize=7,
-                        color="white" if matrix[i, j] > matrix.max() / 2 else "black")
-    ax.set_xlabel("predicted on the device")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    return _save(fig, path)
-
-
 def per_class_accuracy(truth: np.ndarray, pred: np.ndarray, classes: list[str], path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     acc = [float(np.mean(pred[truth == i] == i)) if np.any(truth == i) else 0.0 for i in range(len(classes))]
     fig, ax = plt.subplots(figsize=(6.5, 3))
     ax.bar(classes, acc, color="#3465a4")
@@ -57,7 +31,7 @@ def per_class_accuracy(truth: np.ndarray, pred: np.ndarray, classes: list[str], 
 
 def score_distribution(groups: dict[str, np.ndarray], path: Path, xlabel: str,
                        threshold: float | None = None) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3))
     values = np.concatenate([v for v in groups.values() if len(v)])
     bins = np.linspace(values.min(), values.max(), 40) if len(values) else 10
@@ -72,22 +46,9 @@ def score_distribution(groups: dict[str, np.ndarray], path: Path, xlabel: str,
     return _save(fig, path)
 
 
-def roc(fpr: np.ndarray, tpr: np.ndarray, auc: float, point: tuple[float, float], path: Path) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    ax.plot(fpr, tpr, color="#3465a4", label=f"AUC {auc:.3f}")
-    ax.plot([0, 1], [0, 1], color="#aaa", linestyle=":")
-    ax.plot(*point, "o", color="#cc0000", label=f"threshold: {point[0]:.1%} false alarms, {point[1]:.1%} detected")
-    ax.set_xlabel("false-alarm rate")
-    ax.set_ylabel("detection rate")
-    ax.set_title("ROC on the device")
-    ax.legend(loc="lower right", fontsize=8)
-    return _save(fig, path)
-
-
 def memory_map(rows: list[tuple[str, int, int]], flash_limit: int, ram_limit: int, path: Path) -> Path:
     """Flash and RAM of the board by part, as stacked bars against the board's size."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 1, figsize=(7, 4))
     colors = plt.get_cmap("tab20").colors
     for ax, index, limit, name in ((axes[0], 1, flash_limit, "flash"), (axes[1], 2, ram_limit, "RAM")):
@@ -113,7 +74,7 @@ def memory_map(rows: list[tuple[str, int, int]], flash_limit: int, ram_limit: in
 
 
 def latency(ticks: dict[str, np.ndarray], unit: str, path: Path) -> Path:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 3))
     for (name, values), color in zip(ticks.items(), ("#3465a4", "#f57900")):
         if len(values) and np.any(values):
@@ -127,7 +88,7 @@ def latency(ticks: dict[str, np.ndarray], unit: str, path: Path) -> Path:
 
 def features(examples: np.ndarray, titles: list[str], path: Path, xlabel: str, ylabel: str) -> Path:
     """The front-end's output for a few examples (MFCC frames, or band energies per axis)."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(examples), figsize=(3 * len(examples), 3), squeeze=False)
     for ax, example, title in zip(axes[0], examples, titles):
         ax.imshow(np.asarray(example, dtype=float).T, aspect="auto", origin="lower", cmap="magma")

@@ -52,7 +52,8 @@ def save_run(app: str, cfg, model, tflite: bytes, metrics: dict, root: Path | No
     return TrainedRun(folder, metrics)
 
 
-def _plt():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (no display here, nor on most build machines)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -62,7 +63,7 @@ def _plt():
 
 
 def confusion_png(truth: np.ndarray, pred: np.ndarray, classes: list[str], path: Path, title: str):
-    plt = _plt()
+    plt = pyplot()
     n = len(classes)
     matrix = np.zeros((n, n), dtype=int)
     np.add.at(matrix, (truth, pred), 1)
@@ -85,7 +86,7 @@ def confusion_png(truth: np.ndarray, pred: np.ndarray, classes: list[str], path:
 
 def roc_png(fpr: np.ndarray, tpr: np.ndarray, auc: float, point: tuple[float, float], path: Path,
             title: str):
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(fpr, tpr, label=f"AUC {auc:.3f}")
     ax.plot([0, 1], [0, 1], ":", color="grey")

@@ -46,7 +46,6 @@ uint8_t *app_input(uint8_t kind, uint32_t *bytes)
 
 int app_infer(uint8_t kind, app_result_t *result)
 {
-    int8_t *input;
     const int8_t *output;
     uint32_t i, start;
     int8_t top = -128;
@@ -59,19 +58,11 @@ int app_infer(uint8_t kind, app_result_t *result)
         fe_mfcc(window, features, work);
         result->feature_ticks = timer_ticks() - start;
     }
-    input = model_input(); /* inside the arena, which the model reuses: copy in every time */
-    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-        input[i] = features[i];
-    }
-    start = timer_ticks();
-    model_invoke();
-    result->model_ticks = timer_ticks() - start;
-    output = model_output();
+    app_invoke_model(features, result);
+    output = result->output;
     for (i = 0; i < MODEL_OUTPUT_BYTES; ++i) {
         top = output[i] > top ? output[i] : top;
     }
-    result->output = output;
-    result->output_bytes = (uint16_t)MODEL_OUTPUT_BYTES;
     result->score = MODEL_OUTPUT_SCALE * (float)(top - MODEL_OUTPUT_ZERO_POINT);
     return 0;
 }

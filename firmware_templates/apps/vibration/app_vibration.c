@@ -59,8 +59,6 @@ static float anomaly_score(const int8_t *in, const int8_t *out)
 
 int app_infer(uint8_t kind, app_result_t *result)
 {
-    int8_t *input;
-    uint16_t i;
     uint32_t start;
     if (kind != TM_INPUT_RAW && kind != TM_INPUT_FEATURES) {
         return -1;
@@ -71,15 +69,7 @@ int app_infer(uint8_t kind, app_result_t *result)
         fe_spectrum(window, features, work);
         result->feature_ticks = timer_ticks() - start;
     }
-    input = model_input(); /* inside the arena, which the model reuses: copy in every time */
-    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-        input[i] = features[i];
-    }
-    start = timer_ticks();
-    model_invoke();
-    result->model_ticks = timer_ticks() - start;
-    result->output = model_output();
-    result->output_bytes = (uint16_t)MODEL_OUTPUT_BYTES;
+    app_invoke_model(features, result);
     result->score = anomaly_score(features, result->output);
     return 0;
 }
