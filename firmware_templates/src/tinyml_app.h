@@ -25,9 +25,17 @@ void app_init(void);
 uint8_t *app_input(uint8_t kind, uint32_t *bytes);
 /* Front-end (TM_INPUT_RAW) and model on the loaded input; 0 on success. */
 int app_infer(uint8_t kind, app_result_t *result);
+/* Helpers for apps with a model (src/tinyml_model.c). */
+typedef void (*app_frontend_t)(const int16_t *raw, int8_t *features, float *work);
 /* Copies the features into the model's input, runs the model and times it: fills the result's
- * model_ticks, output and output_bytes (src/tinyml_model.c, for apps with a model). */
+ * model_ticks, output and output_bytes. */
 void app_invoke_model(const int8_t *features, app_result_t *result);
+/* app_infer() without the score: the front-end on raw (TM_INPUT_RAW), then the model. */
+int app_run(uint8_t kind, app_frontend_t frontend, const int16_t *raw, int8_t *features,
+            float *work, app_result_t *result);
+/* app_input() for an app with one raw buffer and one feature buffer. */
+uint8_t *app_pick_input(uint8_t kind, uint32_t *bytes, void *raw, uint32_t raw_bytes,
+                        int8_t *features, uint32_t feature_bytes);
 /* One step of live mode: read the sensor, classify when a window is complete, print what was
  * detected. Returns 0 once the source has ended (a replayed recording), 1 otherwise. */
 int app_live_step(void);

@@ -85,12 +85,12 @@ static void lap(void)
 
 static void results(void)
 {
-    uint16_t i;
     print_str("m-results-[");
     if (have_result) {
 #if defined(EEMBC_RESULT_IS_SCORE)
         print_milli((int32_t)(last.score * 1000.0f + 0.5f));
 #else
+        uint16_t i;
         for (i = 0; i < last.output_bytes; ++i) {
             const float p = MODEL_OUTPUT_SCALE * (float)(last.output[i] - MODEL_OUTPUT_ZERO_POINT);
             if (i != 0u) {

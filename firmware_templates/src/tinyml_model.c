@@ -6,6 +6,38 @@
 #include "model.h"
 #include "tinyml_timer.h"
 
+uint8_t *app_pick_input(uint8_t kind, uint32_t *bytes, void *raw, uint32_t raw_bytes,
+                        int8_t *features, uint32_t feature_bytes)
+{
+    if (kind == TM_INPUT_RAW) {
+        *bytes = raw_bytes;
+        return (uint8_t *)raw;
+    }
+    if (kind == TM_INPUT_FEATURES) {
+        *bytes = feature_bytes;
+        return (uint8_t *)features;
+    }
+    *bytes = 0u;
+    return 0;
+}
+
+int app_run(uint8_t kind, app_frontend_t frontend, const int16_t *raw, int8_t *features,
+            float *work, app_result_t *result)
+{
+    uint32_t start;
+    if (kind != TM_INPUT_RAW && kind != TM_INPUT_FEATURES) {
+        return -1;
+    }
+    result->feature_ticks = 0u;
+    if (kind == TM_INPUT_RAW) {
+        start = timer_ticks();
+        frontend(raw, features, work);
+        result->feature_ticks = timer_ticks() - start;
+    }
+    app_invoke_model(features, result);
+    return 0;
+}
+
 void app_invoke_model(const int8_t *features, app_result_t *result)
 {
     int8_t *input = model_input(); /* inside the arena, which the model reuses: copy in every time */

@@ -32,33 +32,18 @@ void app_init(void)
 
 uint8_t *app_input(uint8_t kind, uint32_t *bytes)
 {
-    if (kind == TM_INPUT_RAW) {
-        *bytes = (uint32_t)sizeof window;
-        return (uint8_t *)window;
-    }
-    if (kind == TM_INPUT_FEATURES) {
-        *bytes = (uint32_t)sizeof features;
-        return (uint8_t *)features;
-    }
-    *bytes = 0u;
-    return 0;
+    return app_pick_input(kind, bytes, window, (uint32_t)sizeof window, features,
+                          (uint32_t)sizeof features);
 }
 
 int app_infer(uint8_t kind, app_result_t *result)
 {
     const int8_t *output;
-    uint32_t i, start;
+    uint32_t i;
     int8_t top = -128;
-    if (kind != TM_INPUT_RAW && kind != TM_INPUT_FEATURES) {
+    if (app_run(kind, fe_mfcc, window, features, work, result) != 0) {
         return -1;
     }
-    result->feature_ticks = 0u;
-    if (kind == TM_INPUT_RAW) {
-        start = timer_ticks();
-        fe_mfcc(window, features, work);
-        result->feature_ticks = timer_ticks() - start;
-    }
-    app_invoke_model(features, result);
     output = result->output;
     for (i = 0; i < MODEL_OUTPUT_BYTES; ++i) {
         top = output[i] > top ? output[i] : top;

@@ -32,16 +32,8 @@ void app_init(void)
 
 uint8_t *app_input(uint8_t kind, uint32_t *bytes)
 {
-    if (kind == TM_INPUT_RAW) {
-        *bytes = (uint32_t)sizeof window;
-        return (uint8_t *)window;
-    }
-    if (kind == TM_INPUT_FEATURES) {
-        *bytes = (uint32_t)sizeof features;
-        return (uint8_t *)features;
-    }
-    *bytes = 0u;
-    return 0;
+    return app_pick_input(kind, bytes, window, (uint32_t)sizeof window, features,
+                          (uint32_t)sizeof features);
 }
 
 static float anomaly_score(const int8_t *in, const int8_t *out)
@@ -59,17 +51,9 @@ static float anomaly_score(const int8_t *in, const int8_t *out)
 
 int app_infer(uint8_t kind, app_result_t *result)
 {
-    uint32_t start;
-    if (kind != TM_INPUT_RAW && kind != TM_INPUT_FEATURES) {
+    if (app_run(kind, fe_spectrum, window, features, work, result) != 0) {
         return -1;
     }
-    result->feature_ticks = 0u;
-    if (kind == TM_INPUT_RAW) {
-        start = timer_ticks();
-        fe_spectrum(window, features, work);
-        result->feature_ticks = timer_ticks() - start;
-    }
-    app_invoke_model(features, result);
     result->score = anomaly_score(features, result->output);
     return 0;
 }
