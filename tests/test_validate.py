@@ -288,7 +288,7 @@ def test_port_discovery_picks_one_board_or_asks():
     one = [PortInfo("/dev/ttyACM0", "2341:805a", "Nano 33 BLE", ["nano33ble"]),
            PortInfo("/dev/ttyUSB0", "10c4:ea60", "CP2102", ["esp32dev"])]
     assert find_port(nano, one) == "/dev/ttyACM0"
-    with pytest.raises(TinymlError, match="2 ports look like a Arduino Nano 33 BLE Sense: /dev/ttyACM0"):
+    with pytest.raises(TinymlError, match=r"2 ports look like nano33ble \(Arduino Nano 33 BLE Sense\): /dev/ttyACM0"):
         find_port(nano, one + [PortInfo("/dev/ttyACM1", "2341:805a", "Nano 33 BLE", ["nano33ble"])])
     with pytest.raises(TinymlError, match=r"no serial port looks like .*ports found: /dev/ttyUSB0 \(10c4:ea60\)"):
         find_port(nano, one[1:])

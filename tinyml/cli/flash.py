@@ -20,8 +20,9 @@ def _interrupt(signum, frame):
 
 @click.command("flash")
 @click.option("--board", "-b", "board_id", required=True, help="Board id, from `tinyml boards`.")
-@click.option("--port", "-p", help="Real board: serial port (/dev/ttyACM0). Emulated board: the "
-              "loopback TCP port its UART listens on [default: a free one].")
+@click.option("--port", "-p", help="Real board: serial port (/dev/ttyACM0) [default: the one port "
+              "whose USB id is the board's]. Emulated board: the loopback TCP port its UART "
+              "listens on [default: a free one].")
 @click.option("--firmware", "-f", type=click.Path(path_type=Path),
               help="A built firmware (ELF) to run instead of building one.")
 @click.option("--app", type=click.Choice(APPS), default="skeleton", show_default=True,
@@ -43,7 +44,7 @@ def command(board_id: str, port: str | None, firmware: Path | None, app: str,
     """
     board = load_board(board_id)
     if board.flash_method == "platformio":
-        check_port(board, port)  # before a long build, not after it
+        port = check_port(board, port)  # before a long build, not after it
     if firmware is None:
         out = default_build_dir(board.id, app)
         firmware = build_any(board, app, run_dir, out, render_only=board.flash_method == "platformio")

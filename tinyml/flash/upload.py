@@ -14,10 +14,12 @@ UPLOAD_TIMEOUT_S = 300
 
 
 def check_port(board: Board, port: str | None) -> str:
-    """Fails fast, before any build, when the board's port is missing."""
+    """The board's port, checked before any build: the one named, or the one port whose USB id
+    is the board's (`tinyml ports`); fails fast when there is none or several."""
     if not port:
-        raise TinymlError(f"{board.id} is a real board: name its serial port with --port "
-                          "(`tinyml ports` lists the serial ports of this machine).")
+        from tinyml.link.ports import find_port
+
+        return find_port(board)
     if "://" not in port and not os.path.exists(port):
         raise TinymlError(f"no serial port {port} on this machine. Is the {board.name} plugged in "
                           "(and is its USB cable a data cable)? `tinyml ports` lists the ports found.")

@@ -48,9 +48,9 @@ def find_port(board: Board, ports: list[PortInfo] | None = None) -> str:
         return matches[0].device
     if not matches:
         seen = ", ".join(f"{p.device} ({p.vid_pid or 'no USB id'})" for p in ports) or "none"
-        raise TinymlError(f"no serial port looks like a {board.name} (USB ids "
+        raise TinymlError(f"no serial port looks like {board.id} ({board.name}, USB ids "
                           f"{', '.join(board.usb_ids) or 'unknown'}); ports found: {seen}. "
                           "Plug it in, or name the port with --port.")
     choices = ", ".join(f"{p.device} ({p.description})" for p in matches)
-    raise TinymlError(f"{len(matches)} ports look like a {board.name}: {choices}. "
+    raise TinymlError(f"{len(matches)} ports look like {board.id} ({board.name}): {choices}. "
                       "Choose one with --port.")
