@@ -90,6 +90,7 @@ class FaultyLink:
         client, _ = self.server.accept()
         upstream = socket.create_connection(("127.0.0.1", self.target))
         for sock in (client, upstream):
+            sock.settimeout(None)  # not the default timeout another thread may have set meanwhile
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         for a, b in ((client, upstream), (upstream, client)):
             threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
