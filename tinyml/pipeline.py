@@ -147,8 +147,8 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
           f"synthetic {app} data, or the imported set ({dataset_dir})")
 
     train_key = _hash(to_toml(cfg), data_key)
-    prior = state.data.get("train", {}).get("run", "")
-    stage(2, "train", train_key, [Path(prior) / "metrics.json", Path(prior) / "model_int8.tflite"] if prior else [Path("/nonexistent")],
+    prior = Path(state.data.get("train", {}).get("run", "no-run-yet"))
+    stage(2, "train", train_key, [prior / "metrics.json", prior / "model_int8.tflite"],
           lambda: {"run": trainer.train(cfg, runs_root=runs_root, progress=progress).folder},
           "Keras model -> int8 TFLite, checked in TFLite Micro")
     run_dir = Path(state.get("train", "run"))
