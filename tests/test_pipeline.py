@@ -54,7 +54,7 @@ def test_run_goes_from_data_to_a_validated_board(pipelines, app):
         assert re.search(r"accuracy\s+float \d+\.\d\d%\s+int8 TFLM \d+\.\d\d%\s+on the device", cold.stdout)
     else:
         assert validation["device_auc"] > 0.85
-    for png in ("latency.png", "memory.png", "features.png", "scores.png",
+    for png in ("latency.png", "memory.png", "features.png", "scores.png", "per_class.png",
                 "confusion.png" if app == "kws" else "roc.png"):
         assert (run_dir / "report" / png).stat().st_size > 5_000, png
 

@@ -178,7 +178,7 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
     firmware = Path(state.get("firmware", "firmware"))
 
     validate_dir = run_dir / f"validate-{board.id}"
-    validate_key = _hash(firmware_key, limit)
+    validate_key = _hash(firmware_key, limit, _tree_hash(PACKAGE_DIR / "validate", PACKAGE_DIR / "link"))
 
     def check() -> dict:
         from tinyml.validate import validate

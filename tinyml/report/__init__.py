@@ -84,6 +84,13 @@ def build_report(run_dir: Path, board_id: str) -> Path:
         point = (validation["false_alarm_rate"], validation["detection_rate"])
         plots.roc_png(fpr, tpr, auc, point, out / "roc.png", f"On the device: AUC {auc:.3f}")
         figures.append(_img(out / "roc.png", "ROC curve, on the device"))
+        classes = validation["classes"]
+        flagged = [float(np.mean(scores[labels == i] > validation["threshold"])) if np.any(labels == i) else 0.0
+                   for i in range(len(classes))]
+        figures.append(_img(plots.per_class_rate(classes, flagged, out / "per_class.png",
+                                                 "Flagged as anomalous, per class, on the device",
+                                                 "share flagged"),
+                            "Alarm rate per class (for normal: the false-alarm rate)"))
         figures.append(_img(plots.score_distribution({"normal": scores[normal], "fault": scores[~normal]},
                                                      out / "scores.png", "anomaly score (reconstruction error)",
                                                      validation["threshold"]),
@@ -104,10 +111,7 @@ def build_report(run_dir: Path, board_id: str) -> Path:
     figures.append(_img(plots.latency(ticks, validation["latency_unit"], out / "latency.png"),
                         "Latency measured on the board"))
     if "features" in device.files:
-        classes = validation.get("classes") or (["normal"] if app != "kws" else [])
-        names = classes if app == "kws" else ["normal" if l == validation["normal_label"] else "fault"
-                                              for l in range(int(labels.max()) + 1)]
-        examples, titles = _feature_examples(device, metrics, names)
+        examples, titles = _feature_examples(device, metrics, validation["classes"])
         figures.append(_img(plots.features(examples, titles, out / "features.png",
                                            "frame" if app == "kws" else "axis",
                                            "MFCC" if app == "kws" else "band"),

@@ -17,16 +17,20 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def per_class_accuracy(truth: np.ndarray, pred: np.ndarray, classes: list[str], path: Path) -> Path:
+def per_class_rate(classes: list[str], rates: list[float], path: Path, title: str, ylabel: str) -> Path:
     plt = pyplot()
-    acc = [float(np.mean(pred[truth == i] == i)) if np.any(truth == i) else 0.0 for i in range(len(classes))]
     fig, ax = plt.subplots(figsize=(6.5, 3))
-    ax.bar(classes, acc, color="#3465a4")
+    ax.bar(classes, rates, color="#3465a4")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy")
-    ax.set_title("Accuracy per class, on the device")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.tick_params(axis="x", rotation=60)
     return _save(fig, path)
+
+
+def per_class_accuracy(truth: np.ndarray, pred: np.ndarray, classes: list[str], path: Path) -> Path:
+    acc = [float(np.mean(pred[truth == i] == i)) if np.any(truth == i) else 0.0 for i in range(len(classes))]
+    return per_class_rate(classes, acc, path, "Accuracy per class, on the device", "accuracy")
 
 
 def score_distribution(groups: dict[str, np.ndarray], path: Path, xlabel: str,

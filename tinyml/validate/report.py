@@ -38,6 +38,7 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
         "device": {k: results.info.get(k) for k in ("firmware", "board", "build", "model")},
         "link": {"resends": results.resends, "emulator_restarts": results.restarts,
                  "events": results.events},
+        "classes": samples.classes,
     }
     if samples.kind == fr.INPUT_RAW:
         summary["latency"]["features"] = _stats(results.feature_ticks * per_tick)
@@ -45,7 +46,6 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
     if samples.app == "kws":
         summary["device_accuracy"] = float(np.mean(results.outputs.argmax(axis=1) == samples.labels))
         summary["host_accuracy"] = float(np.mean(samples.host_outputs.argmax(axis=1) == samples.labels))
-        summary["classes"] = samples.classes
     else:
         from tinyml.train.vibration import roc
 
