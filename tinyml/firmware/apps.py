@@ -64,15 +64,15 @@ class AppFirmware:
         return int(np.prod(self.raw_shape)) * 2
 
 
-def read_run(run_dir: Path, app: str) -> dict:
-    """The run's metrics, checked to be a finished run of `app`."""
+def read_run(run_dir: Path, app: str | None = None) -> dict:
+    """The run's metrics, checked to be a finished run (of `app`, when given)."""
     run_dir = Path(run_dir)
     metrics_file = run_dir / "metrics.json"
     if not metrics_file.is_file() or not (run_dir / MODEL_FILE).is_file():
         raise TinymlError(f"{run_dir} is not a training run folder (it needs metrics.json and "
-                          f"{MODEL_FILE}): train one with `tinyml train {app}`.")
+                          f"{MODEL_FILE}): train one with `tinyml train {app or 'kws|vibration'}`.")
     metrics = json.loads(metrics_file.read_text())
-    if metrics.get("app") != app:
+    if app is not None and metrics.get("app") != app:
         raise TinymlError(f"{run_dir} is a {metrics.get('app')} run; build it with "
                           f"--app {metrics.get('app')}, or pass a {app} run.")
     return metrics

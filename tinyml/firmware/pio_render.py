@@ -35,15 +35,13 @@ board = load_board(board_id)
 parts = None
 try:
     if app != "skeleton":
-        from tinyml.firmware import budget
-        from tinyml.firmware.apps import prepare_app
+        from tinyml.firmware.build import prepare_within_budget
 
         if not run_dir:
             raise TinymlError(f"custom_tinyml_app = {app} needs custom_tinyml_run = <a {app} run folder>")
-        firmware = prepare_app(app, Path(env.subst("$PROJECT_DIR")) / run_dir, board, workspace / "parts")  # noqa: F821
-        estimate = budget.estimate(firmware, board)
+        firmware, estimate = prepare_within_budget(
+            app, Path(env.subst("$PROJECT_DIR")) / run_dir, board, workspace / "parts")  # noqa: F821
         print(estimate.table())
-        budget.check(estimate)
         parts = firmware.parts
 except TinymlError as exc:
     sys.stderr.write(f"tinyml: {exc}\n")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tinyml.boards import Board
 from tinyml.errors import TinymlError
-from tinyml.validate.hil import load_samples, read_app, run_on_devices
+from tinyml.validate.hil import load_samples, run_on_devices
 from tinyml.validate.report import save_device_outputs, save_first_mismatch, summarize, write_report
 
 DEFAULT_JOBS = {"qemu": 3, "native": 1}  # QEMU: throughput grows with instances (see hil.py)
@@ -42,8 +42,8 @@ def validate(run_dir: str | Path, board: Board, port: str | None = None, limit: 
     from tinyml.firmware.apps import read_run
 
     run_dir = Path(run_dir)
-    app = read_app(run_dir)
-    metrics = read_run(run_dir, app)
+    metrics = read_run(run_dir)
+    app = metrics["app"]
     out_dir = Path(out_dir or run_dir / f"validate-{board.id}")
     urls = None
     if port is None and board.flash_method == "platformio":

@@ -66,7 +66,7 @@ def load_samples(run_dir: Path, limit: int | None = None, raw: bool = False) -> 
     from tinyml.features import dataset_features
 
     run_dir = Path(run_dir)
-    metrics = read_run(run_dir, read_app(run_dir))
+    metrics = read_run(run_dir)
     app = metrics["app"]
     folder = Path(metrics["dataset"])
     try:
@@ -88,13 +88,8 @@ def load_samples(run_dir: Path, limit: int | None = None, raw: bool = False) -> 
 
 
 def read_app(run_dir: Path) -> str:
-    import json
-
-    try:
-        return json.loads((Path(run_dir) / "metrics.json").read_text())["app"]
-    except (OSError, ValueError, KeyError):
-        raise TinymlError(f"{run_dir} is not a training run folder (no metrics.json): train one "
-                          "with `tinyml train kws|vibration`.") from None
+    """The app a run folder was trained for."""
+    return read_run(run_dir)["app"]
 
 
 def check_device(info: dict, run_dir: Path, app: str, url: str) -> None:

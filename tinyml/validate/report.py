@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
@@ -82,25 +81,14 @@ def save_first_mismatch(samples: Samples, results: DeviceResults, out_dir: Path)
     return path
 
 
-def _latency_png(results: DeviceResults, unit: str, per_tick: float) -> str:
-    import matplotlib
+def _latency_png(results: DeviceResults, unit: str, per_tick: float, out_dir: Path) -> str:
+    from tinyml.report.plots import latency
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3), dpi=100)
-    ax.hist(results.model_ticks * per_tick, bins=30, color="#3465a4", label="model")
+    ticks = {"model": results.model_ticks * per_tick}
     if results.feature_ticks.any():
-        ax.hist(results.feature_ticks * per_tick, bins=30, color="#f57900", alpha=0.7, label="front-end")
-    ax.set_xlabel(unit)
-    ax.set_ylabel("samples")
-    ax.set_title("Latency measured on the device")
-    ax.legend()
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode()
+        ticks["front-end"] = results.feature_ticks * per_tick
+    path = latency(ticks, unit, Path(out_dir) / "latency.png")
+    return base64.b64encode(path.read_bytes()).decode()
 
 
 def write_report(summary: dict, results: DeviceResults, out_dir: Path) -> tuple[Path, Path]:
@@ -115,7 +103,7 @@ def write_report(summary: dict, results: DeviceResults, out_dir: Path) -> tuple[
         elif isinstance(value, float):
             value = f"{value:.4g}"
         rows.append(f"<tr><th>{html.escape(key)}</th><td>{html.escape(str(value))}</td></tr>")
-    png = _latency_png(results, summary["latency_unit"], float(results.info.get("timer_per_tick", 1)))
+    png = _latency_png(results, summary["latency_unit"], summary["timer_per_tick"], out_dir)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tinyml validation: {html.escape(summary['app'])} on {html.escape(summary['board'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}th{{text-align:left;padding-right:1em}}
