@@ -69,6 +69,23 @@ def conv_zoo(seed: int = 2) -> bytes:
     return _convert(model, (20, 12, 3), seed=seed)
 
 
+def block_edges(seed: int = 3) -> bytes:
+    """The SIMD kernels' block edges: 1x1 convolutions on 35 pixels (a last block of 3) with
+    channel counts that are not multiples of 4, growing (in place, backwards) and shrinking;
+    a stride-2 depthwise; a convolution with a single output pixel."""
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((7, 5, 6)),
+        keras.layers.Conv2D(10, (1, 1)),
+        keras.layers.DepthwiseConv2D((3, 3), strides=(2, 2), padding="same"),
+        keras.layers.Conv2D(5, (1, 1), activation="relu"),
+        keras.layers.Conv2D(7, (3, 3), strides=(2, 2), padding="valid"),
+    ])
+    _randomize(model, seed)
+    return _convert(model, (7, 5, 6), seed=seed)
+
+
 def float_model() -> bytes:
     import keras
 

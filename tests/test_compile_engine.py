@@ -97,14 +97,15 @@ def zoo():
     import model_zoo
 
     return {"conv_zoo": model_zoo.conv_zoo(), "dense_autoencoder": model_zoo.dense_autoencoder(),
+            "block_edges": model_zoo.block_edges(),
             "float_model": model_zoo.float_model(), "sigmoid_model": model_zoo.sigmoid_model()}
 
 
 @pytest.mark.parametrize("narrow", [True, False])
-@pytest.mark.parametrize("name", ["conv_zoo", "dense_autoencoder"])
+@pytest.mark.parametrize("name", ["conv_zoo", "dense_autoencoder", "block_edges"])
 def test_bit_exact_on_the_zoo(name, narrow, zoo, tmp_path):
     """MAX_POOL_2D, MEAN (TFLM's float path, as integer thresholds), depth multiplier 2, VALID
-    padding, strides, RELU6, and a dense autoencoder; both output stages."""
+    padding, strides, RELU6, a dense autoencoder, partial blocks; both output stages."""
     result = compile_model(zoo[name], tmp_path, name="model", narrow_requant=narrow)
     runner = build_host_runner(result)
     tflm = TflmModel(zoo[name])

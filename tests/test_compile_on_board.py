@@ -48,6 +48,17 @@ def test_zoo_simd_path_is_bit_exact_in_qemu(tmp_path):
     assert set(run.op_instructions) == set(range(len(run.compiled.layers)))
 
 
+@pytest.mark.parametrize("board_id", ["emu-cortex-m4", "emu-cortex-m55"])
+def test_block_edges_are_bit_exact_in_qemu(board_id, tmp_path):
+    """Partial blocks of pixels, filter rows that are not whole groups of 4, 1x1 in place
+    both ways, a single output pixel: every edge of the SIMD matrix kernel."""
+    import model_zoo
+
+    run = check(model_zoo.block_edges(), board_id, tmp_path, count=6)
+    kernels = [layer.kernel for layer in run.compiled.layers]
+    assert kernels.count("tm_conv2d_1x1_s8") == 2 and "tm_conv2d_s8" in kernels
+
+
 def test_resnet_in_place_convolution_is_bit_exact_in_qemu(tmp_path):
     """ResNet-8's 3x3 convolutions run in place (a ring of saved rows) on the SIMD path."""
     run = check(MLPERF / "pretrainedResnet_quant.tflite", "emu-cortex-m4", tmp_path, count=2)

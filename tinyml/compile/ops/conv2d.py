@@ -3,7 +3,7 @@
 import numpy as np
 
 from tinyml.tflite.model import Model, Operator
-from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
+from tinyml.compile.ops.base import (Call, CompileError, Const, fits,
                                      narrow_accumulators, padding, require_activation,
                                      require_nhwc_batch1, weighted_op)
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
@@ -48,24 +48,23 @@ def lower(model: Model, op: Operator) -> Call:
                   input_offset=-in_zp, output_offset=out_zp)
     constants = [Const("filter", "int8_t", w.data), Const("multiplier", "int32_t", mult),
                  Const("shift", "int8_t", shift.astype(np.int8))]
-    pointwise = (k_h, k_w, o["stride_h"], o["stride_w"], pad_h, pad_w) == (1, 1, 1, 1, 0, 0)
+    # Fold the input offset into the bias, sum((x + off) * w) = sum(x * w) + off * sum(w): the
+    # kernels multiply raw int8 values (and pad with the input zero point).
+    bias += -in_zp * w.data.reshape(out_c, -1).astype(np.int64).sum(axis=1)
     abs_sums = np.abs(w.data.reshape(out_c, -1).astype(np.int64)).sum(axis=1)
-    if pointwise:
-        # Fold the input offset into the bias: sum((x + off) * w) = sum(x * w) + off * sum(w).
-        bias += -in_zp * w.data.reshape(out_c, -1).astype(np.int64).sum(axis=1)
-        params["narrow_acc"] = narrow_accumulators(abs_sums, 128, bias, shift)
-        constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
+    params["narrow_acc"] = narrow_accumulators(abs_sums, 128, bias, shift)
+    constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
+    if (k_h, k_w, o["stride_h"], o["stride_w"], pad_h, pad_w) == (1, 1, 1, 1, 0, 0):
         return Call(op, "tm_conv2d_1x1_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                     [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch",)],
-                    constants, inplace_input=0, scratch_bytes=max(8 * in_c, out_c))
-    params["narrow_acc"] = narrow_accumulators(abs_sums, max_abs_offset_input(in_zp), bias, shift)
-    constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
+                    constants, inplace_input=0, scratch_bytes=8 * in_c + 4 * out_c)
     # In place (the kernel sees output == input) keeps a ring of pad_h input rows: only for
     # "same"-sized, stride-1 convolutions that keep the channel count.
     in_place = ((in_h, in_w, in_c) == (out_h, out_w, out_c) and o["stride_h"] == o["stride_w"] == 1
                 and o["dilation_h"] == o["dilation_w"] == 1 and 2 * pad_h == k_h - 1
                 and 2 * pad_w == k_w - 1)
-    scratch = 8 * k_h * k_w * in_c
+    k = k_h * k_w * in_c
+    scratch = 8 * k + -(-k // 4) * 4 + 4 * out_c  # widened patches, one raw patch, a partial block
     if in_place:
         scratch += (pad_h + 1) * in_w * in_c
     return Call(op, "tm_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),

@@ -44,4 +44,4 @@ def lower(model: Model, op: Operator) -> Call:
     args = [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch16",)]
     return Call(op, "tm_depthwise_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                 args, constants, inplace_input=0 if multiplier == 1 else None,
-                scratch_bytes=2 * plane_h * plane_w)
+                scratch_bytes=4 * -(-plane_h * plane_w // 2) + 4 * out_h * out_w)

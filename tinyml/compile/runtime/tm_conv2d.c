@@ -1,10 +1,13 @@
 /* CONV_2D, int8, per-channel requantization.
  *
- * Out-of-bounds taps contribute nothing, which is what padding with the input zero point
- * means once the input offset is applied. The SIMD path gathers the patches of four output
- * pixels, offset applied and widened to int16 (padding = 0), and hands them to the shared
- * matrix kernel (tm_gemm.h).
+ * The input offset is folded into the bias at compile time (bias += input_offset * sum(w)),
+ * so the kernel multiplies raw int8 values; padding is then the input zero point, which is
+ * what TFLite's padding means. Each output pixel's patch is gathered into scratch; the SIMD
+ * path gathers four, widens them to int16 and hands them to the shared matrix kernel
+ * (tm_gemm.h).
  *
+ * Scratch: the patch work area (8 k + k rounded up to 4 + 4 out_c bytes, k = filter_h *
+ * filter_w * in_c), then, in place, the ring and the row below.
  * In place (output == input; the compiler only plans it for stride 1, "same" size and
  * in_c == out_c): output row y is computed into scratch, input row y is saved in a ring of
  * the last pad_h input rows, then row y is overwritten. Rows above y are read from the ring,
@@ -33,80 +36,113 @@ static const int8_t *input_row(const rows_t *r, int iy)
     return r->input + iy * r->row_bytes;
 }
 
-#if defined(TM_SIMD)
-/* Gathers the patch of output pixel (oy, ox) into column c: offset applied, padding 0. */
-static void gather(const rows_t *r, int oy, int ox, int16_t *cols, int32_t c, int32_t k)
+static int8_t *fill(int8_t *dst, int8_t value, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = value;
+    }
+    return dst + n;
+}
+
+static int8_t *copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = src[i];
+    }
+    return dst + n;
+}
+
+/* Gathers the patch of output pixel (oy, ox) as raw int8 values, the padding as the input
+ * zero point (which the folded bias turns into a zero contribution). Taps kx in [lo, hi)
+ * fall inside the input row; the others are padding. */
+static void gather(const rows_t *r, int oy, int ox, int8_t *patch)
 {
     const tm_conv_params_t *p = r->p;
-    int32_t j = 0;
-    int ky, kx, ic;
-    for (ky = 0; ky < p->filter_h; ++ky) {
-        const int8_t *row = input_row(r, oy * p->stride_h - p->pad_h + ky * p->dilation_h);
-        for (kx = 0; kx < p->filter_w; ++kx) {
-            const int in_x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-            const int inside = row != 0 && in_x >= 0 && in_x < p->in_w;
-            const int8_t *x = inside ? row + in_x * p->in_c : 0;
-            for (ic = 0; ic < p->in_c; ++ic, ++j) {
-                cols[tm_cols_slot(j, c, k)] = (int16_t)(inside ? x[ic] + p->input_offset : 0);
+    const int8_t zero_point = (int8_t)-p->input_offset;
+    const int32_t in_c = p->in_c, filter_w = p->filter_w, dilation_w = p->dilation_w;
+    const int32_t filter_h = p->filter_h, dilation_h = p->dilation_h;
+    const int32_t x0 = (int32_t)ox * p->stride_w - p->pad_w;
+    const int32_t y0 = (int32_t)oy * p->stride_h - p->pad_h;
+    int32_t lo = x0 < 0 ? (dilation_w - 1 - x0) / dilation_w : 0;
+    int32_t hi = x0 >= p->in_w ? 0 : (p->in_w - x0 + dilation_w - 1) / dilation_w;
+    int32_t ky, kx;
+    lo = lo < filter_w ? lo : filter_w;
+    hi = hi < filter_w ? hi : filter_w;
+    hi = hi > lo ? hi : lo;
+    for (ky = 0; ky < filter_h; ++ky) {
+        const int8_t *row = input_row(r, (int)(y0 + ky * dilation_h));
+        if (row == 0) {
+            patch = fill(patch, zero_point, filter_w * in_c);
+            continue;
+        }
+        patch = fill(patch, zero_point, lo * in_c);
+        if (dilation_w == 1) {
+            patch = copy(patch, row + (x0 + lo) * in_c, (hi - lo) * in_c);
+        } else {
+            for (kx = lo; kx < hi; ++kx) {
+                patch = copy(patch, row + (x0 + kx * dilation_w) * in_c, in_c);
+            }
+        }
+        patch = fill(patch, zero_point, (filter_w - hi) * in_c);
+    }
+}
+
+#if defined(TM_SIMD)
+/* Output pixels first .. last (row-major indices) into out, which holds pixel `first`:
+ * four at a time, through the shared matrix kernel; a last, partial block goes through
+ * `partial` (4 * out_c bytes). */
+static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filter,
+                          int32_t first, int32_t last, int8_t *out, int16_t *scratch)
+{
+    const tm_conv_params_t *p = r->p;
+    const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
+    int32_t *cols = (int32_t *)(void *)scratch;
+    int8_t *patch = (int8_t *)(void *)(cols + 2 * k);
+    int8_t *partial = patch + ((k + 3) & ~3);
+    int32_t i, j;
+    int c;
+    for (i = first; i <= last; i += 4) {
+        const int32_t count = last - i + 1 < 4 ? last - i + 1 : 4;
+        for (c = 0; c < 4; ++c) { /* past the end: repeat the last pixel */
+            const int32_t pixel = i + (c < count ? c : count - 1);
+            gather(r, (int)(pixel / p->out_w), (int)(pixel % p->out_w), patch);
+            tm_cols_widen(patch, cols, k, c);
+        }
+        tm_gemm_4col_s8(o, k, p->out_c, cols, filter,
+                        count == 4 ? out + (i - first) * p->out_c : partial, p->out_c);
+        if (count < 4) {
+            for (j = 0; j < count * p->out_c; ++j) {
+                out[(i - first) * p->out_c + j] = partial[j];
             }
         }
     }
 }
 
-/* Output pixels first .. last (row-major indices) into out, which holds pixel `first`:
- * four at a time, through the shared matrix kernel. */
-static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filter,
-                          int32_t first, int32_t last, int8_t *out, int16_t *cols)
-{
-    const tm_conv_params_t *p = r->p;
-    const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
-    int32_t i;
-    int c;
-    for (i = first; i <= last; i += 4) {
-        int8_t *dst[4];
-        for (c = 0; c < 4; ++c) { /* past the end: repeat the last pixel */
-            const int32_t pixel = i + c < last ? i + c : last;
-            gather(r, (int)(pixel / p->out_w), (int)(pixel % p->out_w), cols, c, k);
-            dst[c] = out + (pixel - first) * p->out_c;
-        }
-        tm_gemm_4col_s8(o, k, p->out_c, cols, filter, dst[0], dst[1], dst[2], dst[3]);
-    }
-}
-
 /* Output row oy into out (out_w * out_c values). */
 static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
-                       int8_t *out, int16_t *cols)
+                       int8_t *out, int16_t *scratch)
 {
     output_pixels(r, o, filter, (int32_t)oy * r->p->out_w, (int32_t)(oy + 1) * r->p->out_w - 1,
-                  out, cols);
+                  out, scratch);
 }
 #else
 static void output_row(const rows_t *r, const tm_out_t *o, const int8_t *filter, int oy,
-                       int8_t *out, int16_t *patch)
+                       int8_t *out, int16_t *scratch)
 {
     const tm_conv_params_t *p = r->p;
-    int ox, oc, ky, kx, ic;
-    (void)patch;
+    const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
+    int8_t *patch = (int8_t *)(void *)scratch;
+    int ox, oc;
+    int32_t i;
     for (ox = 0; ox < p->out_w; ++ox) {
+        gather(r, oy, ox, patch);
         for (oc = 0; oc < p->out_c; ++oc) {
-            const int8_t *w = filter + (int32_t)oc * p->filter_h * p->filter_w * p->in_c;
+            const int8_t *w = filter + (int32_t)oc * k;
             int32_t acc = 0;
-            for (ky = 0; ky < p->filter_h; ++ky) {
-                const int8_t *row = input_row(r, oy * p->stride_h - p->pad_h + ky * p->dilation_h);
-                if (row == 0) {
-                    continue;
-                }
-                for (kx = 0; kx < p->filter_w; ++kx) {
-                    const int in_x = ox * p->stride_w - p->pad_w + kx * p->dilation_w;
-                    const int8_t *x = row + in_x * p->in_c;
-                    const int8_t *wk = w + ((int32_t)ky * p->filter_w + kx) * p->in_c;
-                    if (in_x < 0 || in_x >= p->in_w) {
-                        continue;
-                    }
-                    for (ic = 0; ic < p->in_c; ++ic) {
-                        acc += ((int32_t)x[ic] + p->input_offset) * TM_W8(&wk[ic]);
-                    }
-                }
+            for (i = 0; i < k; ++i) {
+                acc += (int32_t)patch[i] * TM_W8(&w[i]);
             }
             out[ox * p->out_c + oc] = tm_output(o, oc, acc);
         }
@@ -139,8 +175,8 @@ void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t
         return;
     }
     {
-        /* scratch: patches (4k int16), the ring of pad_h input rows, one output row */
-        int8_t *saved = (int8_t *)(void *)(scratch + 4 * k);
+        /* scratch: the patch work area, the ring of pad_h input rows, one output row */
+        int8_t *saved = (int8_t *)(void *)scratch + 8 * k + ((k + 3) & ~3) + 4 * p->out_c;
         int8_t *row_out = saved + p->pad_h * r.row_bytes;
         int32_t i;
         r.saved = saved;

@@ -5,13 +5,15 @@
  * so output may overwrite input in place: pixels run forwards when out_c <= in_c and
  * backwards otherwise, and no pixel is overwritten before it is read.
  * The SIMD path takes four pixels at a time, widened and interleaved in scratch, through the
- * shared matrix kernel (tm_gemm.h). */
+ * shared matrix kernel (tm_gemm.h); their outputs go straight to the output, as the inputs of
+ * all four are already in scratch. */
 #include "tm_kernels.h"
 #include "tm_math.h"
 #include "tm_gemm.h"
 #include "tm_simd.h"
 
 
+#if !defined(TM_SIMD)
 static void one_pixel(const tm_out_t *o, int32_t n, int32_t out_c, const int8_t *x,
                       const int8_t *filter, int8_t *out)
 {
@@ -25,10 +27,11 @@ static void one_pixel(const tm_out_t *o, int32_t n, int32_t out_c, const int8_t 
         out[oc] = tm_output(o, oc, acc);
     }
 }
+#endif
 
-static void store(int8_t *dst, const int8_t *src, int n)
+static void store(int8_t *dst, const int8_t *src, int32_t n)
 {
-    int c;
+    int32_t c;
     for (c = 0; c < n; ++c) {
         dst[c] = src[c];
     }
@@ -43,29 +46,30 @@ void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const in
     const tm_out_t o = tm_conv_output(p, q, bias);
     int32_t step;
 #if defined(TM_SIMD)
-    if ((in_c & 3) == 0) {
-        /* scratch: 4 widened, interleaved pixels (8 * in_c bytes). All four are read before
-         * any output is written, and each output region only covers inputs already read
-         * (forwards when out_c <= in_c, backwards otherwise), so outputs go straight out. */
-        int16_t *cols = (int16_t *)(void *)scratch;
-        int c;
-        for (step = 0; step < pixels; step += 4) {
-            const int32_t count = pixels - step < 4 ? pixels - step : 4;
-            const int32_t first = forward ? step : pixels - step - count;
-            int8_t *out[4];
-            for (c = 0; c < 4; ++c) { /* fewer than 4 left: repeat the last one */
-                const int32_t i = first + (c < count ? c : count - 1);
-                tm_cols_widen(input + i * in_c, cols, in_c, c);
-                out[c] = output + i * out_c;
-            }
-            tm_gemm_4col_s8(&o, in_c, out_c, cols, filter, out[0], out[1], out[2], out[3]);
+    /* scratch: 4 widened, interleaved pixels (8 * in_c bytes), then the outputs of a last,
+     * partial block (4 * out_c). All four pixels are read before any output is written, and
+     * each output region only covers inputs already read (forwards when out_c <= in_c,
+     * backwards otherwise), so outputs go straight out. */
+    int32_t *cols = (int32_t *)(void *)scratch;
+    int8_t *partial = scratch + 8 * in_c;
+    int c;
+    for (step = 0; step < pixels; step += 4) {
+        const int32_t count = pixels - step < 4 ? pixels - step : 4;
+        const int32_t first = forward ? step : pixels - step - count;
+        for (c = 0; c < 4; ++c) { /* fewer than 4 left: repeat the last one */
+            tm_cols_widen(input + (first + (c < count ? c : count - 1)) * in_c, cols, in_c, c);
         }
-        return;
+        tm_gemm_4col_s8(&o, in_c, out_c, cols, filter,
+                        count == 4 ? output + first * out_c : partial, out_c);
+        if (count < 4) {
+            store(output + first * out_c, partial, count * out_c);
+        }
     }
-#endif
+#else
     for (step = 0; step < pixels; ++step) {
         const int32_t i = forward ? step : pixels - 1 - step;
         one_pixel(&o, in_c, out_c, input + i * in_c, filter, scratch);
         store(output + i * out_c, scratch, out_c);
     }
+#endif
 }

@@ -34,10 +34,11 @@ static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int32_t i
     }
 }
 
-/* One output channel of a 3x3, dilation-1 filter over the plane; `narrow` is a constant at
- * each call, so the compiler makes one loop per output stage. */
-static inline void channel_3x3_run(const plane_t *pl, const int8_t *filter, int32_t out_c,
-                                   int32_t oc, const tm_out_t *o, int8_t *output, int narrow)
+/* The window sums of one output channel of a 3x3, dilation-1 filter over the plane, bias
+ * included: one int32 per output pixel, row-major. Apart from the output stage (done
+ * afterwards, in a loop of its own) so that the nine weights stay in registers. */
+TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, int32_t oc,
+                     int32_t bias, int32_t *sums)
 {
     const int32_t pw = pl->plane_w;
     const int32_t w0 = TM_W8(&filter[oc]), w1 = TM_W8(&filter[out_c + oc]);
@@ -50,37 +51,47 @@ static inline void channel_3x3_run(const plane_t *pl, const int8_t *filter, int3
     const int32_t w34 = (int32_t)(((uint32_t)w3 & 0xFFFFu) | ((uint32_t)w4 << 16));
     const int32_t w67 = (int32_t)(((uint32_t)w6 & 0xFFFFu) | ((uint32_t)w7 << 16));
 #endif
-    const tm_channel_t ch = tm_channel(o, oc);
-    /* locals, not pl->..., so int8 stores (which may alias anything) force no reloads */
-    const int16_t *plane = pl->plane;
     const int32_t out_h = pl->out_h, out_w = pl->out_w, row_step = pl->stride_h * pw;
-    const int32_t col_step = pl->stride_w, out_step = pl->out_step;
-    int8_t *out = output + oc;
-    int32_t oy, ox;
+    const int32_t col_step = pl->stride_w;
+    int32_t oy;
     for (oy = 0; oy < out_h; ++oy) {
-        const int16_t *r = plane + oy * row_step;
-        for (ox = 0; ox < out_w; ++ox, r += col_step, out += out_step) {
+        const int16_t *r0 = pl->plane + oy * row_step, *r1 = r0 + pw, *r2 = r1 + pw;
+        const int32_t *end = sums + out_w;
+        for (; sums < end; r0 += col_step, r1 += col_step, r2 += col_step) {
 #if defined(TM_SIMD)
-            int32_t acc = __smlad(tm_load32(r), w01, r[2] * w2);
-            acc = __smlad(tm_load32(r + pw), w34, acc + r[pw + 2] * w5);
-            acc = __smlad(tm_load32(r + 2 * pw), w67, acc + r[2 * pw + 2] * w8);
+            int32_t acc = __smlad(tm_load32(r0), w01, bias + r0[2] * w2);
+            acc = __smlad(tm_load32(r1), w34, acc + r1[2] * w5);
+            acc = __smlad(tm_load32(r2), w67, acc + r2[2] * w8);
 #else
-            int32_t acc = r[0] * w0 + r[1] * w1 + r[2] * w2;
-            acc += r[pw] * w3 + r[pw + 1] * w4 + r[pw + 2] * w5;
-            acc += r[2 * pw] * w6 + r[2 * pw + 1] * w7 + r[2 * pw + 2] * w8;
+            int32_t acc = bias + r0[0] * w0 + r0[1] * w1 + r0[2] * w2;
+            acc += r1[0] * w3 + r1[1] * w4 + r1[2] * w5;
+            acc += r2[0] * w6 + r2[1] * w7 + r2[2] * w8;
 #endif
-            *out = narrow ? tm_channel_output_narrow(&ch, acc) : tm_channel_output(&ch, acc);
+            *sums++ = acc;
         }
     }
 }
 
-static void channel_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, int32_t oc,
-                        const tm_out_t *o, int8_t *output)
+/* The output stage of channel oc over its n window sums (bias included). */
+TM_NOINLINE static void channel_outputs(const tm_out_t *o, int32_t oc, const int32_t *sums, int32_t n,
+                            int8_t *out, int32_t step)
 {
-    if (o->narrow) {
-        channel_3x3_run(pl, filter, out_c, oc, o, output, 1);
-    } else {
-        channel_3x3_run(pl, filter, out_c, oc, o, output, 0);
+    int32_t i;
+#if defined(TM_SIMD)
+    if (tm_fast_stage(o)) {
+        const tm_fast_t f = tm_fast_channel(o, oc);
+        for (i = 0; i < n; ++i, out += step) {
+            *out = tm_fast_output(&f, sums[i]);
+        }
+        return;
+    }
+#endif
+    {
+        tm_channel_t ch = tm_channel(o, oc);
+        ch.bias = 0;
+        for (i = 0; i < n; ++i, out += step) {
+            *out = tm_channel_output(&ch, sums[i]);
+        }
     }
 }
 
@@ -114,6 +125,8 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
     const int fast = p->filter_h == 3 && p->filter_w == 3 && p->dilation_h == 1 &&
                      p->dilation_w == 1;
     const tm_out_t o = tm_conv_output(p, q, bias);
+    const int32_t pixels = (int32_t)p->out_h * p->out_w;
+    int32_t *sums;
     plane_t pl;
     int32_t ic, m;
     pl.plane = plane;
@@ -123,6 +136,7 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
     pl.stride_h = p->stride_h;
     pl.stride_w = p->stride_w;
     pl.out_step = p->out_c;
+    sums = (int32_t *)(void *)(plane + ((plane_h * pl.plane_w + 1) & ~1));
     for (ic = 0; ic < plane_h * pl.plane_w; ++ic) {
         plane[ic] = 0;
     }
@@ -131,7 +145,8 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
         for (m = 0; m < p->depth_multiplier; ++m) {
             const int32_t oc = ic * p->depth_multiplier + m;
             if (fast) {
-                channel_3x3(&pl, filter, p->out_c, oc, &o, output);
+                sums_3x3(&pl, filter, p->out_c, oc, bias != 0 ? TM_W32(&bias[oc]) : 0, sums);
+                channel_outputs(&o, oc, sums, pixels, output + oc, p->out_c);
             } else {
                 channel_any(p, &pl, filter, oc, &o, output);
             }

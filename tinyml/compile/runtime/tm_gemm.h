@@ -1,11 +1,15 @@
 /* Internal: the SIMD matrix kernel shared by CONV_2D and its 1x1 form, inlined into both.
  *
  * Four input columns (pixels, or patches of pixels) are widened to int16 and interleaved by
- * groups of four values: for group g, column c holds x0 x2 x1 x3 (SXTB16 order) at
- * cols[16 g + 4 c]. Each filter row (int8) is then loaded and widened once per group for all
- * four columns, and every load is at a fixed offset from one pointer: 16 MACs for 8 SMLAD,
- * 8 loads and 2 SXTB16, with few enough live registers for the compiler to spill none.
- * Values past the last whole group (n % 4 of them) follow, column after column. */
+ * groups of four values: for group g, column c holds the words (x0 x2) (x1 x3) (SXTB16
+ * order) at cols[8 g + 2 c] and cols[8 g + 2 c + 1], one LDRD apart. Each filter row (int8)
+ * is then loaded and widened once per group for all four columns: 16 MACs for 8 SMLAD, one
+ * LDR, 4 LDRD and 2 SXTB16. Values past the last whole group (n % 4 of them) follow as int16,
+ * column after column.
+ *
+ * The four outputs of a row go to out[0], out[step], out[2 step], out[3 step]: four
+ * consecutive pixels. The accumulators start at the bias (the input offset is folded into it
+ * at compile time). */
 #ifndef TM_GEMM_H
 #define TM_GEMM_H
 
@@ -13,78 +17,116 @@
 #include "tm_simd.h"
 
 #if defined(TM_SIMD)
-/* Where value j of column c goes in the interleaved layout of n values per column. */
-static inline int32_t tm_cols_slot(int32_t j, int32_t c, int32_t n)
+/* The int16 tail values (past n & ~3) of the interleaved layout of n values per column. */
+static inline int16_t *tm_cols_tail(int32_t *cols, int32_t n)
 {
-    const int32_t whole = n & ~3;
-    if (j >= whole) {
-        return 4 * whole + c * (n - whole) + (j - whole);
-    }
-    return 16 * (j >> 2) + 4 * c + ((j & 1) << 1) + ((j & 2) >> 1);
+    return (int16_t *)(void *)(cols + 2 * (n & ~3));
 }
 
-/* Widens n int8 values (n a multiple of 4) into column c of the interleaved layout. */
-static inline void tm_cols_widen(const int8_t *x, int16_t *cols, int32_t n, int32_t c)
+/* Widens n raw int8 values into column c of the interleaved layout of n values per column. */
+static inline void tm_cols_widen(const int8_t *x, int32_t *cols, int32_t n, int32_t c)
 {
-    int16_t *dst = cols + 4 * c;
+    const int32_t whole = n & ~3, tail = n - whole;
+    int32_t *dst = cols + 2 * c;
+    int16_t *tails = tm_cols_tail(cols, n) + c * tail;
     int32_t i;
-    for (i = 0; i < n; i += 4, dst += 16) {
+    for (i = 0; i < whole; i += 4, dst += 8) {
         const int32_t v = tm_load32(x + i);
-        tm_store32(dst, __sxtb16(v));
-        tm_store32(dst + 2, tm_sxtb16_odd(v));
+        dst[0] = __sxtb16(v);
+        dst[1] = tm_sxtb16_odd(v);
+    }
+    for (i = 0; i < tail; ++i) {
+        tails[i] = x[whole + i];
     }
 }
 
-/* For every filter row oc (n int8 values): out0[oc] .. out3[oc] from columns 0 .. 3. */
-static inline void tm_gemm_4col_s8(const tm_out_t *stage, int32_t n, int32_t rows,
-                                   const int16_t *cols, const int8_t *filter, int8_t *out0,
-                                   int8_t *out1, int8_t *out2, int8_t *out3)
+/* One group of four values of a filter row against the four columns: 16 MACs in 15
+ * instructions. Written in assembly because GCC splits the column loads, and spills. */
+typedef struct { int8_t v[4]; } tm_group_t;  /* what the assembly reads, for the compiler */
+typedef struct { int32_t v[8]; } tm_cols_t;
+
+static inline void tm_mac_group(const int8_t **w, const int32_t **c, int32_t *a0, int32_t *a1,
+                                int32_t *a2, int32_t *a3)
 {
-    const tm_out_t o = *stage; /* a local copy: int8 stores cannot alias it */
+    int32_t even, odd, x, y;
+    __asm__("ldr     %[even], [%[w]], #4\n\t"
+            "sxtb16  %[odd], %[even], ror #8\n\t"
+            "sxtb16  %[even], %[even]\n\t"
+            "ldrd    %[x], %[y], [%[c]], #8\n\t"
+            "smlad   %[a0], %[x], %[even], %[a0]\n\t"
+            "smlad   %[a0], %[y], %[odd], %[a0]\n\t"
+            "ldrd    %[x], %[y], [%[c]], #8\n\t"
+            "smlad   %[a1], %[x], %[even], %[a1]\n\t"
+            "smlad   %[a1], %[y], %[odd], %[a1]\n\t"
+            "ldrd    %[x], %[y], [%[c]], #8\n\t"
+            "smlad   %[a2], %[x], %[even], %[a2]\n\t"
+            "smlad   %[a2], %[y], %[odd], %[a2]\n\t"
+            "ldrd    %[x], %[y], [%[c]], #8\n\t"
+            "smlad   %[a3], %[x], %[even], %[a3]\n\t"
+            "smlad   %[a3], %[y], %[odd], %[a3]"
+            : [w] "+r"(*w), [c] "+r"(*c), [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2),
+              [a3] "+r"(*a3), [even] "=&r"(even), [odd] "=&r"(odd), [x] "=&r"(x), [y] "=&r"(y)
+            : "m"(*(const tm_group_t *)(const void *)*w), "m"(*(const tm_cols_t *)(const void *)*c));
+}
+
+/* Rows 0 .. rows-1 of the filter (n int8 values each) against the four columns; `fast` is a
+ * constant at each call, so the compiler makes one loop per output stage. */
+TM_INLINE void tm_gemm_4col_run(const tm_out_t *o, int32_t n, int32_t rows,
+                                    const int32_t *cols, const int8_t *filter, int8_t *out,
+                                    int32_t step, int fast)
+{
     const int32_t whole = n & ~3;
     const int32_t tail = n - whole;
-    const int16_t *tails = cols + 4 * whole;
+    const int16_t *tails = (const int16_t *)(const void *)(cols + 2 * whole);
+    const int8_t *w = filter;
     int32_t oc, i;
-    for (oc = 0; oc < rows; ++oc) {
-        const int8_t *w = filter + oc * n;
+    for (oc = 0; oc < rows; ++oc, ++out) {
         const int8_t *end = w + whole;
-        const int16_t *c = cols;
-        int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        tm_channel_t ch;
-        while (w < end) {
-            const int32_t v = tm_load32(w);
-            const int32_t we = __sxtb16(v);
-            const int32_t wo = tm_sxtb16_odd(v);
-            a0 = __smlad(tm_load32(c), we, a0);
-            a0 = __smlad(tm_load32(c + 2), wo, a0);
-            a1 = __smlad(tm_load32(c + 4), we, a1);
-            a1 = __smlad(tm_load32(c + 6), wo, a1);
-            a2 = __smlad(tm_load32(c + 8), we, a2);
-            a2 = __smlad(tm_load32(c + 10), wo, a2);
-            a3 = __smlad(tm_load32(c + 12), we, a3);
-            a3 = __smlad(tm_load32(c + 14), wo, a3);
-            w += 4;
-            c += 16;
+        const int8_t *pairs_end = w + (whole & ~7);
+        const int32_t *c = cols;
+        const int32_t bias = o->bias != 0 ? o->bias[oc] : 0;
+        int32_t a0 = bias, a1 = bias, a2 = bias, a3 = bias;
+        while (w < pairs_end) { /* two groups a pass: half the loop overhead */
+            tm_mac_group(&w, &c, &a0, &a1, &a2, &a3);
+            tm_mac_group(&w, &c, &a0, &a1, &a2, &a3);
         }
-        for (i = 0; i < tail; ++i) {
-            const int32_t v = w[i];
+        if (w < end) {
+            tm_mac_group(&w, &c, &a0, &a1, &a2, &a3);
+        }
+        for (i = 0; i < tail; ++i, ++w) {
+            const int32_t v = *w;
             a0 += tails[i] * v;
             a1 += tails[tail + i] * v;
             a2 += tails[2 * tail + i] * v;
             a3 += tails[3 * tail + i] * v;
         }
-        ch = tm_channel(&o, oc);
-        if (ch.narrow) {
-            out0[oc] = tm_channel_output_narrow(&ch, a0);
-            out1[oc] = tm_channel_output_narrow(&ch, a1);
-            out2[oc] = tm_channel_output_narrow(&ch, a2);
-            out3[oc] = tm_channel_output_narrow(&ch, a3);
+        if (fast) {
+            const tm_fast_t f = tm_fast_channel(o, oc);
+            out[0] = tm_fast_output(&f, a0);
+            out[step] = tm_fast_output(&f, a1);
+            out[2 * step] = tm_fast_output(&f, a2);
+            out[3 * step] = tm_fast_output(&f, a3);
         } else {
-            out0[oc] = tm_channel_output(&ch, a0);
-            out1[oc] = tm_channel_output(&ch, a1);
-            out2[oc] = tm_channel_output(&ch, a2);
-            out3[oc] = tm_channel_output(&ch, a3);
+            tm_channel_t ch = tm_channel(o, oc);
+            ch.bias = 0; /* already in the accumulators */
+            out[0] = tm_channel_output(&ch, a0);
+            out[step] = tm_channel_output(&ch, a1);
+            out[2 * step] = tm_channel_output(&ch, a2);
+            out[3 * step] = tm_channel_output(&ch, a3);
         }
+    }
+}
+
+/* For every filter row oc: out[oc], out[step + oc], ... from columns 0 .. 3. */
+TM_NOINLINE static void tm_gemm_4col_s8(const tm_out_t *stage, int32_t n, int32_t rows,
+                                        const int32_t *cols, const int8_t *filter, int8_t *out,
+                                        int32_t step)
+{
+    const tm_out_t o = *stage; /* a local copy: int8 stores cannot alias it */
+    if (tm_fast_stage(&o)) {
+        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, 1);
+    } else {
+        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, 0);
     }
 }
 #endif

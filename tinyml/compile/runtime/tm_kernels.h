@@ -36,23 +36,25 @@ typedef struct {
     const int8_t *shift;
 } tm_requant_t;
 
-/* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL. scratch holds four
- * widened input patches (4 * filter_h * filter_w * in_c int16 values) and, when output ==
+/* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL, and must already
+ * include input_offset * sum(filter) of its channel. With k = filter_h * filter_w * in_c,
+ * scratch holds 8 k + (k rounded up to 4) + 4 out_c bytes of patches and, when output ==
  * input (in place: stride 1, same size, in_c == out_c), then pad_h + 1 rows of in_w * in_c. */
 void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *scratch);
 
 /* CONV_2D with a 1x1 filter, stride 1, no padding. bias must already include
  * input_offset * sum(filter) of its channel (folded at compile time). input and output may
- * be the same buffer: scratch (max(8 * in_c, out_c) bytes) holds four pixels, widened, or
- * one pixel's outputs. */
+ * be the same buffer: scratch (8 * in_c + 4 * out_c bytes) holds four pixels, widened, and
+ * the outputs of a last, partial block of pixels (or one pixel's outputs). */
 void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                       const int8_t *filter, const int32_t *bias, int8_t *output, int8_t *scratch);
 
 /* DEPTHWISE_CONV_2D. filter is [filter_h][filter_w][out_c]. plane is scratch for one padded
- * input channel as int16: plane_h * plane_w values, plane_h = (out_h - 1) * stride_h +
- * (filter_h - 1) * dilation_h + 1 (likewise plane_w). With depth_multiplier 1, input and
- * output may be the same buffer. */
+ * input channel as int16: plane_h * plane_w values (rounded up to even), plane_h =
+ * (out_h - 1) * stride_h + (filter_h - 1) * dilation_h + 1 (likewise plane_w), then one
+ * channel's window sums, out_h * out_w int32. With depth_multiplier 1, input and output may
+ * be the same buffer. */
 void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                             const int8_t *filter, const int32_t *bias, int8_t *output,
                             int16_t *plane);

@@ -20,6 +20,16 @@
 #define TM_W32(p) (*(p))
 #endif
 
+/* For inner loops that need every register: a call of their own keeps the caller's state
+ * out of their register allocation. TM_INLINE: for code specialised by constant arguments. */
+#if defined(__GNUC__)
+#define TM_NOINLINE __attribute__((noinline))
+#define TM_INLINE static inline __attribute__((always_inline))
+#else
+#define TM_NOINLINE
+#define TM_INLINE static inline
+#endif
+
 /* (a * b * 2) >> 32 with rounding, saturating the one overflowing case. */
 static inline int32_t tm_srdhm(int32_t a, int32_t b)
 {
@@ -157,6 +167,45 @@ static inline int8_t tm_channel_output_narrow(const tm_channel_t *c, int32_t acc
     out = out < c->lo ? c->lo : out;
     return (int8_t)(out > c->hi ? c->hi : out);
 }
+
+#if defined(TM_SIMD)
+/* The shortest output stage, for layers with narrow accumulators (see above: every channel
+ * also shifts right by 1 to 22 bits) and no clamp but int8's own (SSAT). With high the
+ * rounded high multiply, TFLite's rounding shift is (high + 2^(right-1) - (high < 0)) >> right;
+ * here the output offset joins the rounding constant (offset << right: no overflow, as
+ * |high| < 2^30 and right <= 22), the sign test reads the accumulator (same sign as high, or
+ * high is 0 and the result 0 either way), and SMMLAR adds the constant for free. The bias is
+ * already in the accumulator. */
+typedef struct {
+    int32_t left;       /* left shift + 1: the doubling of the high multiply */
+    int32_t multiplier;
+    int32_t round;      /* 2^(right - 1) + (offset << right) */
+    int32_t right;
+} tm_fast_t;
+
+static inline int tm_fast_stage(const tm_out_t *o)
+{
+    return o->narrow && o->lo == -128 && o->hi == 127;
+}
+
+static inline tm_fast_t tm_fast_channel(const tm_out_t *o, int32_t oc)
+{
+    tm_fast_t f;
+    const int32_t shift = o->shift[oc];
+    f.left = (shift > 0 ? shift : 0) + 1;
+    f.right = -shift; /* >= 1 in narrow layers */
+    f.multiplier = o->multiplier[oc];
+    f.round = (int32_t)(1u << (f.right - 1)) + (int32_t)((uint32_t)o->offset << f.right);
+    return f;
+}
+
+static inline int8_t tm_fast_output(const tm_fast_t *f, int32_t acc)
+{
+    const int32_t start = f->round + (acc >> 31); /* ties round away from zero */
+    const int32_t x = tm_smmlar((int32_t)((uint32_t)acc << f->left), f->multiplier, start);
+    return (int8_t)__ssat(x >> f->right, 8);
+}
+#endif
 
 /* Bias, requantization, output offset and activation clamp for output channel oc. */
 static inline int8_t tm_output(const tm_out_t *o, int32_t oc, int32_t acc)

@@ -38,6 +38,14 @@ static inline int32_t tm_smmulr(int32_t a, int32_t b)
     return r;
 }
 
+/* c + ((a * b + 2^31) >> 32): SMMLAR, the rounded high word of the product, plus c. */
+static inline int32_t tm_smmlar(int32_t a, int32_t b, int32_t c)
+{
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
 static inline void tm_store32(void *p, int32_t v)
 {
     memcpy(p, &v, 4);
