@@ -127,9 +127,5 @@ def narrow_accumulators(abs_weight_sums: np.ndarray, max_abs_input: int, bias: n
              + np.abs(np.asarray(bias, dtype=np.int64)))
     shifts = np.asarray(shifts, dtype=np.int64)
     left = np.maximum(shifts, 0)
-    return int(np.all(bound * (2 ** (left + 1)) < 2 ** 31) and np.all((-shifts >= 1) & (-shifts <= 22)))
-
-
-def max_abs_offset_input(zero_point: int) -> int:
-    """The largest |x - zero_point| over int8 x: the activations once the offset is applied."""
-    return max(abs(-128 - zero_point), abs(127 - zero_point))
+    fits_int32 = np.all(bound * (2 ** (left + 1)) < 2 ** 31)
+    return int(fits_int32 and np.all((-shifts >= 1) & (-shifts <= 22)))

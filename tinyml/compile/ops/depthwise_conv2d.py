@@ -3,7 +3,7 @@
 import numpy as np
 
 from tinyml.tflite.model import Model, Operator
-from tinyml.compile.ops.base import (Call, CompileError, Const, fits, max_abs_offset_input,
+from tinyml.compile.ops.base import (Call, CompileError, Const, fits,
                                      narrow_accumulators, padding,
                                      require_nhwc_batch1, weighted_op)
 from tinyml.compile.ops.conv2d import conv_requant
@@ -26,18 +26,21 @@ def lower(model: Model, op: Operator) -> Call:
          dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h, pad_w=pad_w,
          depth_multiplier=multiplier)
     in_zp, out_zp, mult, shift, act_min, act_max = conv_requant(op, x, w, y, out_c)
-    bias = np.zeros(out_c, dtype=np.int32)
+    bias = np.zeros(out_c, dtype=np.int64)
     if b is not None:
-        bias = b.data.astype(np.int32)
+        bias += b.data.astype(np.int64)
+    # The input offset folded into the bias: the kernel's planes hold raw values, padded with
+    # the input zero point.
+    bias += -in_zp * w.data.reshape(-1, out_c).astype(np.int64).sum(axis=0)
     params = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
                   filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],
                   dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h,
                   pad_w=pad_w, depth_multiplier=multiplier, act_min=act_min, act_max=act_max,
                   input_offset=-in_zp, output_offset=out_zp,
                   narrow_acc=narrow_accumulators(
-                      np.abs(w.data.reshape(-1, out_c).astype(np.int64)).sum(axis=0),
-                      max_abs_offset_input(in_zp), bias, shift))
-    constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias),
+                      np.abs(w.data.reshape(-1, out_c).astype(np.int64)).sum(axis=0), 128,
+                      bias, shift))
+    constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias.astype(np.int32)),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
     plane_h = (out_h - 1) * o["stride_h"] + (k_h - 1) * o["dilation_h"] + 1
     plane_w = (out_w - 1) * o["stride_w"] + (k_w - 1) * o["dilation_w"] + 1

@@ -1,9 +1,11 @@
 /* DEPTHWISE_CONV_2D, int8, per-channel requantization.
  *
  * Output channel oc = ic * depth_multiplier + m reads input channel ic only, so we go one
- * input channel at a time: its plane is copied to scratch as int16 with the input offset
- * applied and a border of zeros for the padding (plane_h x plane_w values). The window loops
- * then need no bounds checks, and 3x3 filters take pairs of taps per SMLAD on the SIMD path.
+ * input channel at a time: its plane is copied to scratch as int16, raw, in a border of the
+ * input zero point for the padding (plane_h x plane_w values); the input offset is folded
+ * into the bias at compile time (bias += input_offset * sum of the channel's taps). The
+ * window loops then need no bounds checks, and 3x3 filters take pairs of taps per SMLAD on
+ * the SIMD path.
  * Output slots of channel c only ever hold input of channel c, already copied: with a depth
  * multiplier of 1 the output may overwrite the input in place (MCUNet's in-place depthwise). */
 #include "tm_kernels.h"
@@ -17,19 +19,19 @@ typedef struct {
     int32_t out_step; /* distance between two output pixels: out_c */
 } plane_t;
 
-/* Copies input channel ic into the plane's interior. The border (the padding) stays zero:
- * tm_depthwise_conv2d_s8 clears the whole plane once, and no channel writes there. */
+/* Copies input channel ic into the plane's interior. The border (the padding) keeps the zero
+ * point: tm_depthwise_conv2d_s8 sets the whole plane once, and no channel writes there. */
 static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int32_t ic,
                        const plane_t *pl, int32_t plane_h)
 {
-    const int32_t in_c = p->in_c, in_w = p->in_w, offset = p->input_offset;
+    const int32_t in_c = p->in_c, in_w = p->in_w;
     const int32_t width = in_w < pl->plane_w - p->pad_w ? in_w : pl->plane_w - p->pad_w;
     int32_t y, x;
     for (y = 0; y < p->in_h && y + p->pad_h < plane_h; ++y) {
         int16_t *row = pl->plane + (y + p->pad_h) * pl->plane_w + p->pad_w;
         const int8_t *src = input + y * in_w * in_c + ic;
         for (x = 0; x < width; ++x) {
-            row[x] = (int16_t)(src[x * in_c] + offset);
+            row[x] = src[x * in_c];
         }
     }
 }
@@ -37,8 +39,8 @@ static void fill_plane(const tm_conv_params_t *p, const int8_t *input, int32_t i
 /* The window sums of one output channel of a 3x3, dilation-1 filter over the plane, bias
  * included: one int32 per output pixel, row-major. Apart from the output stage (done
  * afterwards, in a loop of its own) so that the nine weights stay in registers. */
-TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c, int32_t oc,
-                     int32_t bias, int32_t *sums)
+TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_t out_c,
+                                 int32_t oc, int32_t bias, int32_t *sums)
 {
     const int32_t pw = pl->plane_w;
     const int32_t w0 = TM_W8(&filter[oc]), w1 = TM_W8(&filter[out_c + oc]);
@@ -50,6 +52,7 @@ TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_
     const int32_t w01 = (int32_t)(((uint32_t)w0 & 0xFFFFu) | ((uint32_t)w1 << 16));
     const int32_t w34 = (int32_t)(((uint32_t)w3 & 0xFFFFu) | ((uint32_t)w4 << 16));
     const int32_t w67 = (int32_t)(((uint32_t)w6 & 0xFFFFu) | ((uint32_t)w7 << 16));
+    const int32_t w25 = (int32_t)(((uint32_t)w2 & 0xFFFFu) | ((uint32_t)w5 << 16));
 #endif
     const int32_t out_h = pl->out_h, out_w = pl->out_w, row_step = pl->stride_h * pw;
     const int32_t col_step = pl->stride_w;
@@ -59,8 +62,8 @@ TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_
         const int32_t *end = sums + out_w;
         for (; sums < end; r0 += col_step, r1 += col_step, r2 += col_step) {
 #if defined(TM_SIMD)
-            int32_t acc = __smlad(tm_load32(r0), w01, bias + r0[2] * w2);
-            acc = __smlad(tm_load32(r1), w34, acc + r1[2] * w5);
+            int32_t acc = __smlad(tm_load32(r0), w01, __smlabb(r0[2], w25, bias));
+            acc = __smlad(tm_load32(r1), w34, __smlabt(r1[2], w25, acc));
             acc = __smlad(tm_load32(r2), w67, acc + r2[2] * w8);
 #else
             int32_t acc = bias + r0[0] * w0 + r0[1] * w1 + r0[2] * w2;
@@ -73,15 +76,16 @@ TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_
 }
 
 /* The output stage of channel oc over its n window sums (bias included). */
-TM_NOINLINE static void channel_outputs(const tm_out_t *o, int32_t oc, const int32_t *sums, int32_t n,
-                            int8_t *out, int32_t step)
+TM_NOINLINE static void channel_outputs(const tm_out_t *o, int32_t oc, const int32_t *sums,
+                                        int32_t n, int8_t *out, int32_t step)
 {
     int32_t i;
 #if defined(TM_SIMD)
     if (tm_fast_stage(o)) {
         const tm_fast_t f = tm_fast_channel(o, oc);
-        for (i = 0; i < n; ++i, out += step) {
-            *out = tm_fast_output(&f, sums[i]);
+        const int32_t *end = sums + n;
+        for (; sums < end; out += step) {
+            *out = tm_fast_output(&f, *sums++);
         }
         return;
     }
@@ -138,7 +142,7 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
     pl.out_step = p->out_c;
     sums = (int32_t *)(void *)(plane + ((plane_h * pl.plane_w + 1) & ~1));
     for (ic = 0; ic < plane_h * pl.plane_w; ++ic) {
-        plane[ic] = 0;
+        plane[ic] = (int16_t)-p->input_offset;
     }
     for (ic = 0; ic < p->in_c; ++ic) {
         fill_plane(p, input, ic, &pl, plane_h);
