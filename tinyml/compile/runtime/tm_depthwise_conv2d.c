@@ -75,17 +75,17 @@ TM_NOINLINE static void sums_3x3(const plane_t *pl, const int8_t *filter, int32_
     }
 }
 
-/* The output stage of channel oc over its n window sums (bias included). */
-TM_NOINLINE static void channel_outputs(const tm_out_t *o, int32_t oc, const int32_t *sums,
-                                        int32_t n, int8_t *out, int32_t step)
+/* The output stage of channel oc over its n window sums (bias included); `stage` is a
+ * constant at each call. */
+TM_INLINE void outputs_run(const tm_out_t *o, int32_t oc, const int32_t *sums, int32_t n,
+                           int8_t *out, int32_t step, int stage)
 {
-    int32_t i;
+    const int32_t *end = sums + n;
 #if defined(TM_SIMD)
-    if (tm_fast_stage(o)) {
+    if (stage != TM_GENERAL) {
         const tm_fast_t f = tm_fast_channel(o, oc);
-        const int32_t *end = sums + n;
         for (; sums < end; out += step) {
-            *out = tm_fast_output(&f, *sums++);
+            *out = tm_fast_output(&f, *sums++, stage, o->lo, o->hi);
         }
         return;
     }
@@ -93,10 +93,29 @@ TM_NOINLINE static void channel_outputs(const tm_out_t *o, int32_t oc, const int
     {
         tm_channel_t ch = tm_channel(o, oc);
         ch.bias = 0;
-        for (i = 0; i < n; ++i, out += step) {
-            *out = tm_channel_output(&ch, sums[i]);
+        (void)stage;
+        for (; sums < end; out += step) {
+            *out = tm_channel_output(&ch, *sums++);
         }
     }
+}
+
+TM_NOINLINE static void channel_outputs(const tm_out_t *o, int32_t oc, const int32_t *sums,
+                                        int32_t n, int8_t *out, int32_t step)
+{
+#if defined(TM_SIMD)
+    switch (tm_fast_stage(o)) {
+    case TM_FAST_SSAT:
+        outputs_run(o, oc, sums, n, out, step, TM_FAST_SSAT);
+        return;
+    case TM_FAST_CLAMP:
+        outputs_run(o, oc, sums, n, out, step, TM_FAST_CLAMP);
+        return;
+    default:
+        break;
+    }
+#endif
+    outputs_run(o, oc, sums, n, out, step, 0);
 }
 
 /* One output channel of any other filter shape. */

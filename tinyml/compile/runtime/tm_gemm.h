@@ -1,4 +1,4 @@
-/* Internal: the SIMD matrix kernel shared by CONV_2D and its 1x1 form, inlined into both.
+/* Internal: the SIMD matrix kernel shared by CONV_2D and its 1x1 form, compiled into both.
  *
  * Four input columns (pixels, or patches of pixels) are widened to int16 and interleaved by
  * groups of four values: for group g, column c holds the words (x0 x2) (x1 x3) (SXTB16
@@ -17,18 +17,12 @@
 #include "tm_simd.h"
 
 #if defined(TM_SIMD)
-/* The int16 tail values (past n & ~3) of the interleaved layout of n values per column. */
-static inline int16_t *tm_cols_tail(int32_t *cols, int32_t n)
-{
-    return (int16_t *)(void *)(cols + 2 * (n & ~3));
-}
-
 /* Widens n raw int8 values into column c of the interleaved layout of n values per column. */
 static inline void tm_cols_widen(const int8_t *x, int32_t *cols, int32_t n, int32_t c)
 {
     const int32_t whole = n & ~3, tail = n - whole;
     int32_t *dst = cols + 2 * c;
-    int16_t *tails = tm_cols_tail(cols, n) + c * tail;
+    int16_t *tails = (int16_t *)(void *)(cols + 2 * whole) + c * tail;
     int32_t i;
     for (i = 0; i < whole; i += 4, dst += 8) {
         const int32_t v = tm_load32(x + i);
@@ -41,7 +35,8 @@ static inline void tm_cols_widen(const int8_t *x, int32_t *cols, int32_t n, int3
 }
 
 /* One group of four values of a filter row against the four columns: 16 MACs in 15
- * instructions. Written in assembly because GCC splits the column loads, and spills. */
+ * instructions. In assembly because GCC's Cortex-M4 tuning splits every 64-bit load into two
+ * LDRs; the memory operands tell the compiler what it reads. */
 typedef struct { int8_t v[4]; } tm_group_t;  /* what the assembly reads, for the compiler */
 typedef struct { int32_t v[8]; } tm_cols_t;
 
@@ -69,11 +64,10 @@ static inline void tm_mac_group(const int8_t **w, const int32_t **c, int32_t *a0
             : "m"(*(const tm_group_t *)(const void *)*w), "m"(*(const tm_cols_t *)(const void *)*c));
 }
 
-/* Rows 0 .. rows-1 of the filter (n int8 values each) against the four columns; `fast` is a
+/* Rows 0 .. rows-1 of the filter (n int8 values each) against the four columns; `stage` is a
  * constant at each call, so the compiler makes one loop per output stage. */
-TM_INLINE void tm_gemm_4col_run(const tm_out_t *o, int32_t n, int32_t rows,
-                                    const int32_t *cols, const int8_t *filter, int8_t *out,
-                                    int32_t step, int fast)
+TM_INLINE void tm_gemm_4col_run(const tm_out_t *o, int32_t n, int32_t rows, const int32_t *cols,
+                                const int8_t *filter, int8_t *out, int32_t step, int stage)
 {
     const int32_t whole = n & ~3;
     const int32_t tail = n - whole;
@@ -100,12 +94,12 @@ TM_INLINE void tm_gemm_4col_run(const tm_out_t *o, int32_t n, int32_t rows,
             a2 += tails[2 * tail + i] * v;
             a3 += tails[3 * tail + i] * v;
         }
-        if (fast) {
+        if (stage != TM_GENERAL) {
             const tm_fast_t f = tm_fast_channel(o, oc);
-            out[0] = tm_fast_output(&f, a0);
-            out[step] = tm_fast_output(&f, a1);
-            out[2 * step] = tm_fast_output(&f, a2);
-            out[3 * step] = tm_fast_output(&f, a3);
+            out[0] = tm_fast_output(&f, a0, stage, o->lo, o->hi);
+            out[step] = tm_fast_output(&f, a1, stage, o->lo, o->hi);
+            out[2 * step] = tm_fast_output(&f, a2, stage, o->lo, o->hi);
+            out[3 * step] = tm_fast_output(&f, a3, stage, o->lo, o->hi);
         } else {
             tm_channel_t ch = tm_channel(o, oc);
             ch.bias = 0; /* already in the accumulators */
@@ -123,10 +117,15 @@ TM_NOINLINE static void tm_gemm_4col_s8(const tm_out_t *stage, int32_t n, int32_
                                         int32_t step)
 {
     const tm_out_t o = *stage; /* a local copy: int8 stores cannot alias it */
-    if (tm_fast_stage(&o)) {
-        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, 1);
-    } else {
-        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, 0);
+    switch (tm_fast_stage(&o)) {
+    case TM_FAST_SSAT:
+        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, TM_FAST_SSAT);
+        break;
+    case TM_FAST_CLAMP:
+        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, TM_FAST_CLAMP);
+        break;
+    default:
+        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, TM_GENERAL);
     }
 }
 #endif

@@ -82,7 +82,7 @@ typedef struct {
     const int32_t *multiplier;
     const int8_t *shift;
     int32_t offset, lo, hi;
-    int32_t narrow; /* see tm_channel_output_narrow */
+    int32_t narrow; /* see tm_fast_t */
 } tm_out_t;
 
 static inline int8_t tm_clamp_s8(int32_t x, int8_t lo, int8_t hi)
@@ -108,7 +108,6 @@ static inline tm_out_t tm_conv_output(const tm_conv_params_t *p, const tm_requan
  * outputs of the same channel (depthwise), so nothing is recomputed or reloaded per output. */
 typedef struct {
     int32_t bias, multiplier, left, right, mask, half_mask, offset, lo, hi;
-    int32_t half, round_bit, narrow;
 } tm_channel_t;
 
 static inline tm_channel_t tm_channel(const tm_out_t *o, int32_t oc)
@@ -121,9 +120,6 @@ static inline tm_channel_t tm_channel(const tm_out_t *o, int32_t oc)
     c.right = c.left - shift;
     c.mask = (int32_t)(((uint32_t)1 << c.right) - 1u);
     c.half_mask = c.mask >> 1;
-    c.half = c.right > 0 ? (int32_t)((uint32_t)1 << (c.right - 1)) : 0;
-    c.round_bit = c.right > 0 ? 1 : 0;
-    c.narrow = o->narrow;
     c.offset = o->offset;
     c.lo = o->lo;
     c.hi = o->hi;
@@ -143,39 +139,16 @@ static inline int8_t tm_channel_output(const tm_channel_t *c, int32_t acc)
     return (int8_t)(out > c->hi ? c->hi : out);
 }
 
-/* (a * b + 2^31) >> 32, rounded high word (SMMULR on cores with the DSP extension). */
-static inline int32_t tm_mul_high_rounded(int32_t a, int32_t b)
-{
 #if defined(TM_SIMD)
-    return tm_smmulr(a, b);
-#else
-    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
-#endif
-}
-
-/* tm_channel_output when the compiler proved |acc + bias| << (left + 1) fits int32 (the
- * layer's narrow_acc). The doubling high multiply is then one rounded high-word multiply of
- * the doubled value, and the final shift rounds half away from zero as
- * (x + half - (x < 0)) >> right, which cannot overflow because |x| < 2^30. Bit for bit the
- * same as tm_channel_output, in about half the instructions. */
-static inline int8_t tm_channel_output_narrow(const tm_channel_t *c, int32_t acc)
-{
-    const int32_t doubled = (int32_t)((uint32_t)(acc + c->bias) << (c->left + 1));
-    const int32_t high = tm_mul_high_rounded(doubled, c->multiplier);
-    const int32_t negative = (int32_t)(((uint32_t)high >> 31) & (uint32_t)c->round_bit);
-    int32_t out = ((high + c->half - negative) >> c->right) + c->offset;
-    out = out < c->lo ? c->lo : out;
-    return (int8_t)(out > c->hi ? c->hi : out);
-}
-
-#if defined(TM_SIMD)
-/* The shortest output stage, for layers with narrow accumulators (see above: every channel
- * also shifts right by 1 to 22 bits) and no clamp but int8's own (SSAT). With high the
- * rounded high multiply, TFLite's rounding shift is (high + 2^(right-1) - (high < 0)) >> right;
- * here the output offset joins the rounding constant (offset << right: no overflow, as
- * |high| < 2^30 and right <= 22), the sign test reads the accumulator (same sign as high, or
- * high is 0 and the result 0 either way), and SMMLAR adds the constant for free. The bias is
- * already in the accumulator. */
+/* The short output stage, for layers whose accumulators the compiler proved narrow: every
+ * channel's |acc + bias| << (left shift + 1) fits int32, and every channel shifts right by 1
+ * to 22 bits. The doubling high multiply is then one rounded high-word multiply of the
+ * doubled accumulator (SMMUL rounds half up, as TFLite's does for all but INT32_MIN), and
+ * TFLite's rounding shift is (high + 2^(right-1) - (high < 0)) >> right. Here the output
+ * offset joins the rounding constant (offset << right: no overflow, as |high| < 2^30 and
+ * right <= 22), the sign test reads the accumulator (same sign as high, or high is 0 and the
+ * result 0 either way), and SMMLAR adds the constant for free. The bias is already in the
+ * accumulator. Bit for bit the same as tm_channel_output, in six instructions with SSAT. */
 typedef struct {
     int32_t left;       /* left shift + 1: the doubling of the high multiply */
     int32_t multiplier;
@@ -183,9 +156,16 @@ typedef struct {
     int32_t right;
 } tm_fast_t;
 
+/* The output stage a layer can use: TM_GENERAL (tm_channel_output), TM_FAST_SSAT (narrow,
+ * clamped to int8's range: SSAT alone) or TM_FAST_CLAMP (narrow, a fused activation's clamp). */
+enum { TM_GENERAL, TM_FAST_SSAT, TM_FAST_CLAMP };
+
 static inline int tm_fast_stage(const tm_out_t *o)
 {
-    return o->narrow && o->lo == -128 && o->hi == 127;
+    if (!o->narrow) {
+        return TM_GENERAL;
+    }
+    return o->lo == -128 && o->hi == 127 ? TM_FAST_SSAT : TM_FAST_CLAMP;
 }
 
 static inline tm_fast_t tm_fast_channel(const tm_out_t *o, int32_t oc)
@@ -199,11 +179,18 @@ static inline tm_fast_t tm_fast_channel(const tm_out_t *o, int32_t oc)
     return f;
 }
 
-static inline int8_t tm_fast_output(const tm_fast_t *f, int32_t acc)
+/* `stage` is a constant at each call: TM_FAST_CLAMP adds the clamp to [lo, hi]. */
+TM_INLINE int8_t tm_fast_output(const tm_fast_t *f, int32_t acc, int stage, int32_t lo,
+                                int32_t hi)
 {
     const int32_t start = f->round + (acc >> 31); /* ties round away from zero */
     const int32_t x = tm_smmlar((int32_t)((uint32_t)acc << f->left), f->multiplier, start);
-    return (int8_t)__ssat(x >> f->right, 8);
+    int32_t out = __ssat(x >> f->right, 8);
+    if (stage == TM_FAST_CLAMP) {
+        out = out < lo ? lo : out;
+        out = out > hi ? hi : out;
+    }
+    return (int8_t)out;
 }
 #endif
 

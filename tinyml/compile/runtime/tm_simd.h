@@ -30,14 +30,6 @@ static inline int32_t tm_sxtb16_odd(int32_t v)
     return r;
 }
 
-/* (a * b + 2^31) >> 32: SMMULR, the rounded high word of the product. */
-static inline int32_t tm_smmulr(int32_t a, int32_t b)
-{
-    int32_t r;
-    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
-    return r;
-}
-
 /* c + ((a * b + 2^31) >> 32): SMMLAR, the rounded high word of the product, plus c. */
 static inline int32_t tm_smmlar(int32_t a, int32_t b, int32_t c)
 {
@@ -46,22 +38,6 @@ static inline int32_t tm_smmlar(int32_t a, int32_t b, int32_t c)
     return r;
 }
 
-static inline void tm_store32(void *p, int32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-/* Widens n int8 values (n a multiple of 4) to int16 in SXTB16 order, adding offset to each. */
-static inline void tm_widen_s8(const int8_t *x, int16_t *out, int32_t n, int32_t offset)
-{
-    const int32_t offset2 = (int32_t)(((uint32_t)offset & 0xFFFFu) | ((uint32_t)offset << 16));
-    int32_t i;
-    for (i = 0; i < n; i += 4) {
-        const int32_t v = tm_load32(x + i);
-        tm_store32(out + i, __sadd16(__sxtb16(v), offset2));
-        tm_store32(out + i + 2, __sadd16(tm_sxtb16_odd(v), offset2));
-    }
-}
 #endif
 
 #endif
