@@ -45,15 +45,6 @@ static int8_t *fill(int8_t *dst, int8_t value, int32_t n)
     return dst + n;
 }
 
-static int8_t *copy(int8_t *dst, const int8_t *src, int32_t n)
-{
-    int32_t i;
-    for (i = 0; i < n; ++i) {
-        dst[i] = src[i];
-    }
-    return dst + n;
-}
-
 /* Gathers the patch of output pixel (oy, ox) as raw int8 values, the padding as the input
  * zero point (which the folded bias turns into a zero contribution). Taps kx in [lo, hi)
  * fall inside the input row; the others are padding. */
@@ -79,10 +70,10 @@ static void gather(const rows_t *r, int oy, int ox, int8_t *patch)
         }
         patch = fill(patch, zero_point, lo * in_c);
         if (dilation_w == 1) {
-            patch = copy(patch, row + (x0 + lo) * in_c, (hi - lo) * in_c);
+            patch = tm_copy_s8(patch, row + (x0 + lo) * in_c, (hi - lo) * in_c);
         } else {
             for (kx = lo; kx < hi; ++kx) {
-                patch = copy(patch, row + (x0 + kx * dilation_w) * in_c, in_c);
+                patch = tm_copy_s8(patch, row + (x0 + kx * dilation_w) * in_c, in_c);
             }
         }
         patch = fill(patch, zero_point, (filter_w - hi) * in_c);
@@ -101,7 +92,7 @@ static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filt
     int32_t *cols = (int32_t *)(void *)scratch;
     int8_t *patch = (int8_t *)(void *)(cols + 2 * k);
     int8_t *partial = patch + ((k + 3) & ~3);
-    int32_t i, j;
+    int32_t i;
     int c;
     for (i = first; i <= last; i += 4) {
         const int32_t count = last - i + 1 < 4 ? last - i + 1 : 4;
@@ -113,9 +104,7 @@ static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filt
         tm_gemm_4col_s8(o, k, p->out_c, cols, filter,
                         count == 4 ? out + (i - first) * p->out_c : partial, p->out_c);
         if (count < 4) {
-            for (j = 0; j < count * p->out_c; ++j) {
-                out[(i - first) * p->out_c + j] = partial[j];
-            }
+            tm_copy_s8(out + (i - first) * p->out_c, partial, count * p->out_c);
         }
     }
 }
@@ -178,21 +167,15 @@ void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t
         /* scratch: the patch work area, the ring of pad_h input rows, one output row */
         int8_t *saved = (int8_t *)(void *)scratch + 8 * k + ((k + 3) & ~3) + 4 * p->out_c;
         int8_t *row_out = saved + p->pad_h * r.row_bytes;
-        int32_t i;
         r.saved = saved;
         for (oy = 0; oy < p->out_h; ++oy) {
             int8_t *row = output + oy * out_row_bytes;
             r.current = oy;
             output_row(&r, &o, filter, oy, row_out, scratch);
             if (p->pad_h > 0) {
-                int8_t *slot = saved + (oy % p->pad_h) * r.row_bytes;
-                for (i = 0; i < r.row_bytes; ++i) {
-                    slot[i] = row[i];
-                }
+                tm_copy_s8(saved + (oy % p->pad_h) * r.row_bytes, row, r.row_bytes);
             }
-            for (i = 0; i < out_row_bytes; ++i) {
-                row[i] = row_out[i];
-            }
+            tm_copy_s8(row, row_out, out_row_bytes);
         }
     }
 }

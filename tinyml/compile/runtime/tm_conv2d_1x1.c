@@ -29,14 +29,6 @@ static void one_pixel(const tm_out_t *o, int32_t n, int32_t out_c, const int8_t 
 }
 #endif
 
-static void store(int8_t *dst, const int8_t *src, int32_t n)
-{
-    int32_t c;
-    for (c = 0; c < n; ++c) {
-        dst[c] = src[c];
-    }
-}
-
 void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                       const int8_t *filter, const int32_t *bias, int8_t *output, int8_t *scratch)
 {
@@ -62,14 +54,14 @@ void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const in
         tm_gemm_4col_s8(&o, in_c, out_c, cols, filter,
                         count == 4 ? output + first * out_c : partial, out_c);
         if (count < 4) {
-            store(output + first * out_c, partial, count * out_c);
+            tm_copy_s8(output + first * out_c, partial, count * out_c);
         }
     }
 #else
     for (step = 0; step < pixels; ++step) {
         const int32_t i = forward ? step : pixels - 1 - step;
         one_pixel(&o, in_c, out_c, input + i * in_c, filter, scratch);
-        store(output + i * out_c, scratch, out_c);
+        tm_copy_s8(output + i * out_c, scratch, out_c);
     }
 #endif
 }

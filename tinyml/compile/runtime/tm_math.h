@@ -85,6 +85,16 @@ typedef struct {
     int32_t narrow; /* see tm_fast_t */
 } tm_out_t;
 
+/* Copies n bytes, forwards; returns dst + n. */
+static inline int8_t *tm_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        dst[i] = src[i];
+    }
+    return dst + n;
+}
+
 static inline int8_t tm_clamp_s8(int32_t x, int8_t lo, int8_t hi)
 {
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
