@@ -40,7 +40,8 @@ def lower(model: Model, op: Operator) -> Call:
                   narrow_acc=narrow_accumulators(
                       np.abs(w.data.reshape(-1, out_c).astype(np.int64)).sum(axis=0), 128,
                       bias, shift))
-    constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias.astype(np.int32)),
+    constants = [Const("filter", "int8_t", w.data),
+                 Const("bias", "int32_t", bias.astype(np.int32)),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
     plane_h = (out_h - 1) * o["stride_h"] + (k_h - 1) * o["dilation_h"] + 1
     plane_w = (out_w - 1) * o["stride_w"] + (k_w - 1) * o["dilation_w"] + 1

@@ -61,7 +61,8 @@ static inline void tm_mac_group(const int8_t **w, const int32_t **c, int32_t *a0
             "smlad   %[a3], %[y], %[odd], %[a3]"
             : [w] "+r"(*w), [c] "+r"(*c), [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2),
               [a3] "+r"(*a3), [even] "=&r"(even), [odd] "=&r"(odd), [x] "=&r"(x), [y] "=&r"(y)
-            : "m"(*(const tm_group_t *)(const void *)*w), "m"(*(const tm_cols_t *)(const void *)*c));
+            : "m"(*(const tm_group_t *)(const void *)*w),
+              "m"(*(const tm_cols_t *)(const void *)*c));
 }
 
 /* Rows 0 .. rows-1 of the filter (n int8 values each) against the four columns; `stage` is a
