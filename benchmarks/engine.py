@@ -1,13 +1,15 @@
 """Engine benchmark: the compiled models on the emulated Cortex-M4 and M55: the MLPerf Tiny
-reference models and ours (the default keyword and vibration models, trained here first as
-`tinyml train` trains them: seeded, so they are the models `tinyml run` deploys).
+reference models and ours (the default keyword and vibration models: the runs named on the
+command line, or trained here first as `tinyml train` trains them, seeded, so they are the
+models `tinyml run` deploys).
 
 Method: QEMU with -icount shift=0 executes one instruction per virtual nanosecond; the bench
 firmware reads the MPS2/MPS3 FPGAIO counter around model_invoke() and calibrates it with a
 loop of exactly 1,000,000 instructions. Figures are instructions, not cycles. Every output
 byte is checked against TFLite Micro before a figure is recorded.
 
-Run: .venv/bin/python -m benchmarks.engine   (writes benchmarks/results/engine.json)
+Run: .venv/bin/python -m benchmarks.engine [KWS_RUN VIBRATION_RUN]
+     (writes benchmarks/results/engine.json; without runs, trains the default models first)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tinyml.boards import load_board
 from tinyml.convert.tflm import TflmModel, minimal_arena
 from tinyml.validate.bench import run_on_board
 
-from benchmarks import write_results
+from benchmarks import default_runs, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 MLPERF = ROOT.parent / "shared" / "mlperf-tiny"
@@ -59,16 +61,6 @@ def measure(path: Path, work: Path) -> dict:
     }
 
 
-def our_models(runs: Path) -> dict[str, Path]:
-    """The project's two default models (the datasets come from the cache once generated)."""
-    from tinyml.train import KwsTrainConfig, VibrationTrainConfig, kws, vibration
-
-    print("training the default models (a few minutes) ...", flush=True)
-    return {"tinyml_kws": kws.train(KwsTrainConfig(), runs_root=runs, progress=False).tflite,
-            "tinyml_vibration": vibration.train(VibrationTrainConfig(), runs_root=runs,
-                                                progress=False).tflite}
-
-
 def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory(prefix="tinyml-bench-") as tmp:
@@ -78,7 +70,9 @@ def main() -> None:
             if not models[stem].is_file():
                 sys.exit(f"{models[stem]} is missing: the engine benchmark reads "
                          "../shared/mlperf-tiny/")
-        models.update(our_models(Path(tmp) / "runs"))
+        kws_run, vibration_run = default_runs(Path(tmp) / "runs")
+        models["tinyml_kws"] = kws_run / "model_int8.tflite"
+        models["tinyml_vibration"] = vibration_run / "model_int8.tflite"
         for name, path in models.items():
             print(f"measuring {name} ...", flush=True)
             results[name] = measure(path, Path(tmp) / name)

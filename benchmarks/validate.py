@@ -12,27 +12,20 @@ Run: .venv/bin/python -m benchmarks.validate [KWS_RUN VIBRATION_RUN]
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 from tinyml.boards import load_board
-from tinyml.train import KwsTrainConfig, VibrationTrainConfig, kws, vibration
 from tinyml.validate import validate
 
-from benchmarks import write_results
+from benchmarks import default_runs, write_results
 
 BOARD = "emu-cortex-m4"
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tinyml-validate-") as tmp:
-        if len(sys.argv) == 3:
-            kws_run, vibration_run = map(Path, sys.argv[1:])
-        else:
-            kws_run = kws.train(KwsTrainConfig(), runs_root=Path(tmp), progress=False).folder
-            vibration_run = vibration.train(VibrationTrainConfig(), runs_root=Path(tmp),
-                                            progress=False).folder
+        kws_run, vibration_run = default_runs(Path(tmp))
         board = load_board(BOARD)
         k = validate(kws_run, board, out_dir=Path(tmp) / "kws", progress=False).summary
         v = validate(vibration_run, board, out_dir=Path(tmp) / "vibration", progress=False).summary
