@@ -2,7 +2,8 @@
  *
  * Freestanding C99, no malloc, no float. Every kernel computes exactly what TFLite Micro's
  * reference kernel computes, bit for bit; on Cortex-M cores with the DSP extension
- * (__ARM_FEATURE_DSP) the inner loops use SIMD intrinsics with the same results.
+ * (__ARM_FEATURE_DSP) the inner loops use SIMD intrinsics with the same results (and the
+ * matrix kernel's inner step, tm_mac_group in tm_gemm.h, a few lines of assembly for LDRD).
  * One operator per file; the shared arithmetic is in tm_math.h.
  */
 #ifndef TM_KERNELS_H
