@@ -30,7 +30,7 @@ def check(model, board_id, tmp_path, count=3, profile=False, narrow_requant=True
 @pytest.mark.parametrize("board_id,narrow", [("emu-cortex-m4", True), ("emu-cortex-m55", True),
                                              ("emu-cortex-m4", False)])
 def test_kws_simd_path_is_bit_exact_in_qemu(board_id, narrow, tmp_path):
-    """Both output stages: the short one (SMMULR) the compiler picks where it is provably
+    """Both output stages: the short one (SMMLAR) the compiler picks where it is provably
     exact, and the general one it falls back to."""
     run = check(MLPERF / "kws_ref_model.tflite", board_id, tmp_path, narrow_requant=narrow)
     # the calibration loop really counts instructions: 40 per tick on mps2, 50 on mps3

@@ -120,9 +120,8 @@ def fits(op: Operator, **values: int) -> None:
 def narrow_accumulators(abs_weight_sums: np.ndarray, max_abs_input: int, bias: np.ndarray,
                         shifts: np.ndarray) -> int:
     """1 when every channel's |acc + bias| << (left shift + 1) provably fits int32 and every
-    channel shifts right by 1 to 22 bits, so the kernels may use the short, equally exact
-    output stages (tm_channel_output_narrow, and tm_fast_output, which adds offset << right
-    to a value below 2^30)."""
+    channel shifts right by 1 to 22 bits, so the SIMD kernels may use the short, equally
+    exact output stage (tm_fast_output, which adds offset << right to a value below 2^30)."""
     bound = (np.asarray(abs_weight_sums, dtype=np.int64) * max_abs_input
              + np.abs(np.asarray(bias, dtype=np.int64)))
     shifts = np.asarray(shifts, dtype=np.int64)
