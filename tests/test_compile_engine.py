@@ -83,6 +83,16 @@ def test_static_arena_beats_tflm(stem, compiled):
     assert ratio <= {"kws_ref_model": 0.5, "ad01_int8": 0.7, "pretrainedResnet_quant": 0.7}[stem], ratio
 
 
+def test_kws_convolutions_take_the_short_output_stage(compiled):
+    """The compiler proves every KWS convolution's accumulators narrow (the SIMD kernels'
+    six-instruction output stage); with narrow_requant=False none is."""
+    for narrow, expected in ((True, 9), (False, 0)):
+        result, _ = compiled("kws_ref_model", narrow)
+        source = (result.out_dir / "model.c").read_text()
+        assert source.count(".narrow_acc = 1") == expected
+        assert source.count(".narrow_acc = ") == 9
+
+
 def test_in_place_operators_are_used_on_kws(compiled):
     result, _ = compiled("kws_ref_model")
     in_place = {layer.opcode for layer in result.layers if layer.in_place}
