@@ -50,9 +50,9 @@ def lower(model: Model, op: Operator) -> Call:
                  Const("shift", "int8_t", shift.astype(np.int8))]
     # Fold the input offset into the bias, sum((x + off) * w) = sum(x * w) + off * sum(w): the
     # kernels multiply raw int8 values (and pad with the input zero point).
-    bias += -in_zp * w.data.reshape(out_c, -1).astype(np.int64).sum(axis=1)
-    abs_sums = np.abs(w.data.reshape(out_c, -1).astype(np.int64)).sum(axis=1)
-    params["narrow_acc"] = narrow_accumulators(abs_sums, 128, bias, shift)
+    rows = w.data.reshape(out_c, -1).astype(np.int64)
+    bias += -in_zp * rows.sum(axis=1)
+    params["narrow_acc"] = narrow_accumulators(np.abs(rows).sum(axis=1), 128, bias, shift)
     constants.append(Const("bias", "int32_t", bias.astype(np.int32)))
     if (k_h, k_w, o["stride_h"], o["stride_w"], pad_h, pad_w) == (1, 1, 1, 1, 0, 0):
         return Call(op, "tm_conv2d_1x1_s8", "tm_conv_params_t", params, ("multiplier", "shift"),

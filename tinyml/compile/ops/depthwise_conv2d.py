@@ -31,15 +31,14 @@ def lower(model: Model, op: Operator) -> Call:
         bias += b.data.astype(np.int64)
     # The input offset folded into the bias: the kernel's planes hold raw values, padded with
     # the input zero point.
-    bias += -in_zp * w.data.reshape(-1, out_c).astype(np.int64).sum(axis=0)
+    taps = w.data.reshape(-1, out_c).astype(np.int64)
+    bias += -in_zp * taps.sum(axis=0)
     params = dict(in_h=in_h, in_w=in_w, in_c=in_c, out_h=out_h, out_w=out_w, out_c=out_c,
                   filter_h=k_h, filter_w=k_w, stride_h=o["stride_h"], stride_w=o["stride_w"],
                   dilation_h=o["dilation_h"], dilation_w=o["dilation_w"], pad_h=pad_h,
                   pad_w=pad_w, depth_multiplier=multiplier, act_min=act_min, act_max=act_max,
                   input_offset=-in_zp, output_offset=out_zp,
-                  narrow_acc=narrow_accumulators(
-                      np.abs(w.data.reshape(-1, out_c).astype(np.int64)).sum(axis=0), 128,
-                      bias, shift))
+                  narrow_acc=narrow_accumulators(np.abs(taps).sum(axis=0), 128, bias, shift))
     constants = [Const("filter", "int8_t", w.data),
                  Const("bias", "int32_t", bias.astype(np.int32)),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]

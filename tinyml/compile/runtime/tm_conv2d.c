@@ -101,11 +101,8 @@ static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filt
             gather(r, (int)(pixel / p->out_w), (int)(pixel % p->out_w), patch);
             tm_cols_widen(patch, cols, k, c);
         }
-        tm_gemm_4col_s8(o, k, p->out_c, cols, filter,
-                        count == 4 ? out + (i - first) * p->out_c : partial, p->out_c);
-        if (count < 4) {
-            tm_copy_s8(out + (i - first) * p->out_c, partial, count * p->out_c);
-        }
+        tm_gemm_4col_s8(o, k, p->out_c, cols, filter, out + (i - first) * p->out_c, count,
+                        partial);
     }
 }
 

@@ -51,11 +51,7 @@ void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const in
         for (c = 0; c < 4; ++c) { /* fewer than 4 left: repeat the last one */
             tm_cols_widen(input + (first + (c < count ? c : count - 1)) * in_c, cols, in_c, c);
         }
-        tm_gemm_4col_s8(&o, in_c, out_c, cols, filter,
-                        count == 4 ? output + first * out_c : partial, out_c);
-        if (count < 4) {
-            tm_copy_s8(output + first * out_c, partial, count * out_c);
-        }
+        tm_gemm_4col_s8(&o, in_c, out_c, cols, filter, output + first * out_c, count, partial);
     }
 #else
     for (step = 0; step < pixels; ++step) {

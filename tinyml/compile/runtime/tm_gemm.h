@@ -7,9 +7,9 @@
  * LDR, 4 LDRD and 2 SXTB16. Values past the last whole group (n % 4 of them) follow as int16,
  * column after column.
  *
- * The four outputs of a row go to out[0], out[step], out[2 step], out[3 step]: four
- * consecutive pixels. The accumulators start at the bias (the input offset is folded into it
- * at compile time). */
+ * The four outputs of row oc go to out[oc], out[rows + oc], ...: four consecutive pixels of
+ * `rows` channels each. The accumulators start at the bias (the input offset is folded into
+ * it at compile time). */
 #ifndef TM_GEMM_H
 #define TM_GEMM_H
 
@@ -68,7 +68,7 @@ static inline void tm_mac_group(const int8_t **w, const int32_t **c, int32_t *a0
 /* Rows 0 .. rows-1 of the filter (n int8 values each) against the four columns; `stage` is a
  * constant at each call, so the compiler makes one loop per output stage. */
 TM_INLINE void tm_gemm_4col_run(const tm_out_t *o, int32_t n, int32_t rows, const int32_t *cols,
-                                const int8_t *filter, int8_t *out, int32_t step, int stage)
+                                const int8_t *filter, int8_t *out, int stage)
 {
     const int32_t whole = n & ~3;
     const int32_t tail = n - whole;
@@ -98,35 +98,41 @@ TM_INLINE void tm_gemm_4col_run(const tm_out_t *o, int32_t n, int32_t rows, cons
         if (stage != TM_GENERAL) {
             const tm_fast_t f = tm_fast_channel(o, oc);
             out[0] = tm_fast_output(&f, a0, stage, o->lo, o->hi);
-            out[step] = tm_fast_output(&f, a1, stage, o->lo, o->hi);
-            out[2 * step] = tm_fast_output(&f, a2, stage, o->lo, o->hi);
-            out[3 * step] = tm_fast_output(&f, a3, stage, o->lo, o->hi);
+            out[rows] = tm_fast_output(&f, a1, stage, o->lo, o->hi);
+            out[2 * rows] = tm_fast_output(&f, a2, stage, o->lo, o->hi);
+            out[3 * rows] = tm_fast_output(&f, a3, stage, o->lo, o->hi);
         } else {
             tm_channel_t ch = tm_channel(o, oc);
             ch.bias = 0; /* already in the accumulators */
             out[0] = tm_channel_output(&ch, a0);
-            out[step] = tm_channel_output(&ch, a1);
-            out[2 * step] = tm_channel_output(&ch, a2);
-            out[3 * step] = tm_channel_output(&ch, a3);
+            out[rows] = tm_channel_output(&ch, a1);
+            out[2 * rows] = tm_channel_output(&ch, a2);
+            out[3 * rows] = tm_channel_output(&ch, a3);
         }
     }
 }
 
-/* For every filter row oc: out[oc], out[step + oc], ... from columns 0 .. 3. */
+/* The outputs of the four columns into out, for every filter row. Only the first `count`
+ * columns are real pixels (the others repeat the last): then the block goes through
+ * `partial` (4 * rows bytes) and only those pixels reach out. */
 TM_NOINLINE static void tm_gemm_4col_s8(const tm_out_t *stage, int32_t n, int32_t rows,
                                         const int32_t *cols, const int8_t *filter, int8_t *out,
-                                        int32_t step)
+                                        int32_t count, int8_t *partial)
 {
     const tm_out_t o = *stage; /* a local copy: int8 stores cannot alias it */
+    int8_t *dst = count == 4 ? out : partial;
     switch (tm_fast_stage(&o)) {
     case TM_FAST_SSAT:
-        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, TM_FAST_SSAT);
+        tm_gemm_4col_run(&o, n, rows, cols, filter, dst, TM_FAST_SSAT);
         break;
     case TM_FAST_CLAMP:
-        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, TM_FAST_CLAMP);
+        tm_gemm_4col_run(&o, n, rows, cols, filter, dst, TM_FAST_CLAMP);
         break;
     default:
-        tm_gemm_4col_run(&o, n, rows, cols, filter, out, step, TM_GENERAL);
+        tm_gemm_4col_run(&o, n, rows, cols, filter, dst, TM_GENERAL);
+    }
+    if (count < 4) {
+        tm_copy_s8(out, partial, count * rows);
     }
 }
 #endif

@@ -160,7 +160,6 @@ static inline int8_t tm_channel_output(const tm_channel_t *c, int32_t acc)
  * result 0 either way), and SMMLAR adds the constant for free. The bias is already in the
  * accumulator. Bit for bit the same as tm_channel_output, in six instructions with SSAT. */
 typedef struct {
-    int32_t left;       /* left shift + 1: the doubling of the high multiply */
     int32_t multiplier;
     int32_t round;      /* 2^(right - 1) + (offset << right) */
     int32_t right;
@@ -181,9 +180,7 @@ static inline int tm_fast_stage(const tm_out_t *o)
 static inline tm_fast_t tm_fast_channel(const tm_out_t *o, int32_t oc)
 {
     tm_fast_t f;
-    const int32_t shift = o->shift[oc];
-    f.left = (shift > 0 ? shift : 0) + 1;
-    f.right = -shift; /* >= 1 in narrow layers */
+    f.right = -o->shift[oc]; /* >= 1 in narrow layers: no left shift, only the doubling */
     f.multiplier = o->multiplier[oc];
     f.round = (int32_t)(1u << (f.right - 1)) + (int32_t)((uint32_t)o->offset << f.right);
     return f;
@@ -194,7 +191,7 @@ TM_INLINE int8_t tm_fast_output(const tm_fast_t *f, int32_t acc, int stage, int3
                                 int32_t hi)
 {
     const int32_t start = f->round + (acc >> 31); /* ties round away from zero */
-    const int32_t x = tm_smmlar((int32_t)((uint32_t)acc << f->left), f->multiplier, start);
+    const int32_t x = tm_smmlar((int32_t)((uint32_t)acc << 1), f->multiplier, start);
     int32_t out = __ssat(x >> f->right, 8);
     if (stage == TM_FAST_CLAMP) {
         out = out < lo ? lo : out;
