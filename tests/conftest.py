@@ -51,6 +51,45 @@ def skeleton_builds(tmp_path_factory):
     return get
 
 
+@pytest.fixture(scope="session")
+def zoo_model():
+    """tests/model_zoo.py's models by name (ENGINE_MODELS or a function's name), each converted
+    once per session."""
+    import model_zoo
+
+    cache = {}
+
+    def get(name: str) -> bytes:
+        if name not in cache:
+            cache[name] = (model_zoo.ENGINE_MODELS.get(name) or getattr(model_zoo, name))()
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def engine_model(zoo_model):
+    """A test model by name: one of model_zoo's, or an MLPerf Tiny model from ../shared/
+    (the calling test is skipped, with the reason, when ../shared/ is not there)."""
+    from shared import shared_path
+
+    def get(name: str) -> bytes:
+        if name.startswith(("kws_ref_model", "ad01_int8", "pretrainedResnet_quant", "vww_96")):
+            return shared_path("mlperf-tiny", f"{name}.tflite").read_bytes()
+        return zoo_model(name)
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def foreign_kws_model(zoo_model, tmp_path_factory) -> Path:
+    """A .tflite the kws app can run (49x10 int8 features in, 12 classes out) that is not the
+    quick run's model: model_zoo's MLPerf-shaped DS-CNN."""
+    path = tmp_path_factory.mktemp("foreign") / "ds_cnn_kws.tflite"
+    path.write_bytes(zoo_model("ds_cnn_kws"))
+    return path
+
+
 @pytest.fixture
 def no_orphans():
     """Fails the test if it leaves an emulator running."""

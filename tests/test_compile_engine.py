@@ -1,42 +1,43 @@
-"""`tinyml compile` against TFLite Micro: every output byte, on the MLPerf Tiny reference models.
+"""`tinyml compile` against TFLite Micro: every output byte, and every intermediate tensor.
 
-The models come from ../shared/mlperf-tiny/ (not copied into the repo). Each is compiled to C,
-built for the host with -Werror, and fed random and edge-case inputs; TFLM's outputs for the
-same inputs must match byte for byte.
+The engine's own test models (tests/model_zoo.py: a DS-CNN, a residual net with ADD, dense
+autoencoders, MEAN in its forms, the kernels' edge cases) are converted here, so these tests
+need nothing outside the repository. The MLPerf Tiny reference models from ../shared/mlperf-tiny/
+run too when that folder is beside the clone. Each model is compiled to C, built for the host
+with -Werror, fed random and edge-case inputs, and compared with TFLM byte for byte: at its
+output, and cut after every operator, since a saturated softmax hides errors before it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+import model_zoo
+from shared import with_shared
 from tinyml.compile import compile_model
 from tinyml.compile.host import build_host_runner, run_host
-from tinyml.convert.tflm import TflmModel
+from tinyml.convert.tflm import TflmModel, minimal_arena
 
-MLPERF = Path(__file__).resolve().parents[2] / "shared" / "mlperf-tiny"
-MODELS = ["kws_ref_model", "ad01_int8", "pretrainedResnet_quant"]
+MLPERF_MODELS = ["kws_ref_model", "ad01_int8", "pretrainedResnet_quant"]
+ZOO_MODELS = list(model_zoo.ENGINE_MODELS)
+ENGINE_MODELS = ZOO_MODELS + [pytest.param(stem, marks=with_shared("mlperf-tiny", f"{stem}.tflite"))
+                              for stem in MLPERF_MODELS]
 TFLM_ARENA = {"kws_ref_model": 24272, "ad01_int8": 4632, "pretrainedResnet_quant": 55984}
 
 
-def mlperf_model(stem: str) -> Path:
-    path = MLPERF / f"{stem}.tflite"
-    assert path.is_file(), f"{path} is missing: the engine tests need ../shared/mlperf-tiny/"
-    return path
-
-
 @pytest.fixture(scope="module")
-def compiled(tmp_path_factory):
+def compiled(engine_model, tmp_path_factory):
     cache = {}
 
-    def get(stem: str, narrow: bool = True):
-        if (stem, narrow) not in cache:
-            result = compile_model(mlperf_model(stem), tmp_path_factory.mktemp(stem), name="model",
+    def get(name: str, narrow: bool = True):
+        if (name, narrow) not in cache:
+            result = compile_model(engine_model(name), tmp_path_factory.mktemp(name), name="model",
                                    narrow_requant=narrow)
-            cache[stem, narrow] = (result, build_host_runner(result))
-        return cache[stem, narrow]
+            cache[name, narrow] = (result, build_host_runner(result))
+        return cache[name, narrow]
 
     return get
 
@@ -48,24 +49,61 @@ def edge_inputs(shape, zero_point: int) -> np.ndarray:
                      np.where(np.arange(n) % 2, 127, -128)]).astype(np.int8).reshape(-1, *shape)
 
 
-@pytest.mark.parametrize("narrow", [True, False])
-@pytest.mark.parametrize("stem", MODELS)
-def test_bit_exact_with_tflm_on_random_and_edge_inputs(stem, narrow, compiled):
-    result, runner = compiled(stem, narrow)
-    tflm = TflmModel(mlperf_model(stem))
+def sample_inputs(tflm: TflmModel, count: int, seed: int = 2026) -> np.ndarray:
     shape = tuple(tflm.input["shape"][1:])
     zp = int(tflm.input["quantization_parameters"]["zero_points"][0])
-    rng = np.random.default_rng(2026)
-    count = 150 if stem == "pretrainedResnet_quant" else 300
-    inputs = np.concatenate([edge_inputs(shape, zp),
-                             rng.integers(-128, 128, size=(count, *shape), dtype=np.int8)])
-    ours = run_host(runner, inputs, int(np.prod(tflm.output["shape"])))
+    rng = np.random.default_rng(seed)
+    return np.concatenate([edge_inputs(shape, zp),
+                           rng.integers(-128, 128, size=(count, *shape), dtype=np.int8)])
+
+
+def differences(model: bytes, inputs: np.ndarray, out_dir, narrow: bool = True) -> str | None:
+    """None when our engine and TFLM give the same bytes for every input; else what differs."""
+    result = compile_model(model, out_dir, name="model", narrow_requant=narrow)
+    tflm = TflmModel(model)
+    ours = run_host(build_host_runner(result), inputs, result.output_bytes)
+    reference = tflm.run(inputs)
+    bad = np.flatnonzero((ours != reference).any(axis=1))
+    if bad.size:
+        i = bad[0]
+        return (f"{bad.size} of {len(inputs)} samples differ; first: #{i} ours {ours[i][:16]} "
+                f"TFLM {reference[i][:16]}")
+    return None
+
+
+@pytest.mark.parametrize("narrow", [True, False])
+@pytest.mark.parametrize("name", ENGINE_MODELS)
+def test_bit_exact_with_tflm_on_random_and_edge_inputs(name, narrow, compiled, engine_model):
+    result, runner = compiled(name, narrow)
+    tflm = TflmModel(engine_model(name))
+    inputs = sample_inputs(tflm, 150 if name == "pretrainedResnet_quant" else 300)
+    ours = run_host(runner, inputs, result.output_bytes)
     reference = tflm.run(inputs)
     mismatched = np.flatnonzero((ours != reference).any(axis=1))
     assert mismatched.size == 0, (f"{mismatched.size} of {len(inputs)} samples differ; first: "
                                   f"#{mismatched[0]} ours {ours[mismatched[0]]} TFLM {reference[mismatched[0]]}")
-    # and the outputs are not degenerate: different inputs give different answers
-    assert len({row.tobytes() for row in reference}) > len(inputs) // 10
+
+
+@pytest.mark.parametrize("name", [m for m in ENGINE_MODELS if not str(m).startswith("mean_")])
+def test_every_intermediate_tensor_is_bit_exact_with_tflm(name, engine_model, tmp_path):
+    """The model cut after each operator: that operator's output, byte for byte, on inputs
+    that make it vary (a constant intermediate tensor would test nothing)."""
+    cuts = model_zoo.cut_after_each_operator(engine_model(name))
+    inputs = sample_inputs(TflmModel(engine_model(name)), 40)
+
+    def check(cut):
+        index, opcode, model = cut
+        tflm_out = TflmModel(model).run(inputs)
+        varied = len({row.tobytes() for row in tflm_out})
+        problem = differences(model, inputs, tmp_path / f"op{index}")
+        if problem is None and varied < 4:
+            problem = f"only {varied} distinct outputs: the cut tests nothing"
+        return f"operator #{index} ({opcode}): {problem}" if problem else None
+
+    with ThreadPoolExecutor(2) as pool:
+        problems = [p for p in pool.map(check, cuts) if p]
+    assert len(cuts) >= 2  # the MEAN-only models have no intermediate tensor
+    assert not problems, "\n".join(problems)
 
 
 def test_kws_check_vector_bytes(compiled):
@@ -76,62 +114,54 @@ def test_kws_check_vector_bytes(compiled):
     assert out.view(np.uint8).tobytes().hex(" ") == "80 80 80 80 80 80 80 80 80 77 80 89"
 
 
-@pytest.mark.parametrize("stem", MODELS)
-def test_static_arena_beats_tflm(stem, compiled):
-    result, _ = compiled(stem)
-    ratio = result.arena_bytes / TFLM_ARENA[stem]
-    assert ratio <= {"kws_ref_model": 0.5, "ad01_int8": 0.7, "pretrainedResnet_quant": 0.7}[stem], ratio
+@pytest.mark.parametrize("name,bound", [
+    ("ds_cnn_kws", 0.5), ("residual_net", 0.7), ("ad_autoencoder", 0.5),
+    pytest.param("kws_ref_model", 0.5, marks=with_shared("mlperf-tiny", "kws_ref_model.tflite")),
+    pytest.param("ad01_int8", 0.7, marks=with_shared("mlperf-tiny", "ad01_int8.tflite")),
+    pytest.param("pretrainedResnet_quant", 0.7,
+                 marks=with_shared("mlperf-tiny", "pretrainedResnet_quant.tflite")),
+])
+def test_static_arena_beats_tflm(name, bound, compiled, engine_model):
+    result, _ = compiled(name)
+    tflm_arena = TFLM_ARENA.get(name) or minimal_arena(engine_model(name))
+    assert result.arena_bytes / tflm_arena <= bound, (result.arena_bytes, tflm_arena)
 
 
-def test_kws_convolutions_take_the_short_output_stage(compiled):
+@pytest.mark.parametrize("name", [
+    "ds_cnn_kws", pytest.param("kws_ref_model", marks=with_shared("mlperf-tiny", "kws_ref_model.tflite"))])
+def test_kws_convolutions_take_the_short_output_stage(name, compiled):
     """The compiler proves every KWS convolution's accumulators narrow (the SIMD kernels'
     six-instruction output stage); with narrow_requant=False none is."""
     for narrow, expected in ((True, 9), (False, 0)):
-        result, _ = compiled("kws_ref_model", narrow)
+        result, _ = compiled(name, narrow)
         source = (result.out_dir / "model.c").read_text()
         assert source.count(".narrow_acc = 1") == expected
         assert source.count(".narrow_acc = ") == 9
 
 
-def test_in_place_operators_are_used_on_kws(compiled):
-    result, _ = compiled("kws_ref_model")
+@pytest.mark.parametrize("name", [
+    "ds_cnn_kws", pytest.param("kws_ref_model", marks=with_shared("mlperf-tiny", "kws_ref_model.tflite"))])
+def test_in_place_operators_are_used_on_kws(name, compiled):
+    result, _ = compiled(name)
     in_place = {layer.opcode for layer in result.layers if layer.in_place}
     assert {"DEPTHWISE_CONV_2D", "CONV_2D", "SOFTMAX"} <= in_place
     assert result.macs == 2_664_768
 
 
-# ---- operators the MLPerf models do not use, on small models converted here ---------------
-
-@pytest.fixture(scope="module")
-def zoo():
-    import model_zoo
-
-    return {"conv_zoo": model_zoo.conv_zoo(), "dense_autoencoder": model_zoo.dense_autoencoder(),
-            "block_edges": model_zoo.block_edges(),
-            "float_model": model_zoo.float_model(), "sigmoid_model": model_zoo.sigmoid_model()}
-
-
-@pytest.mark.parametrize("narrow", [True, False])
-@pytest.mark.parametrize("name", ["conv_zoo", "dense_autoencoder", "block_edges"])
-def test_bit_exact_on_the_zoo(name, narrow, zoo, tmp_path):
-    """MAX_POOL_2D, MEAN (TFLM's float path, as integer thresholds), depth multiplier 2, VALID
-    padding, strides, RELU6, a dense autoencoder, partial blocks; both output stages."""
-    result = compile_model(zoo[name], tmp_path, name="model", narrow_requant=narrow)
-    runner = build_host_runner(result)
-    tflm = TflmModel(zoo[name])
-    shape = tuple(tflm.input["shape"][1:])
-    inputs = np.random.default_rng(7).integers(-128, 128, size=(400, *shape), dtype=np.int8)
-    ours = run_host(runner, inputs, int(np.prod(tflm.output["shape"])))
-    assert np.array_equal(ours, tflm.run(inputs))
-
-
-def test_mean_thresholds_reproduce_tflm_for_every_sum():
+def test_mean_reproduces_tflm_requantization_for_every_sum():
+    """TFLM's integer MEAN on windows of 16 and 64: the sum less count * zero point, through a
+    multiplier with 1/count folded in. Values worked by hand from that arithmetic."""
     from tinyml.compile.ops.mean import mean_output
 
     sums = np.arange(-128 * 16, 127 * 16 + 1)
     same = mean_output(sums, 16, (0.5, -3), (0.5, -3))
     assert same[sums == -17].item() == -1 and same[sums == 17].item() == 1  # truncation
     assert np.all(np.diff(mean_output(sums, 16, (0.27, -128), (0.16, -128))) >= 0)
+    # in 0.1/zp 0, out 0.2/zp 0: mean/2, rounded half away from zero
+    half = mean_output(np.array([16 * 3, -16 * 3, 16 * 5, 16 * 254]), 16, (0.1, 0), (0.2, 0))
+    assert half.tolist() == [2, -2, 3, 127]
+    # sum 15: a float path gives round(15 / 16 * 0.5) = 0; TFLM's two roundings give 1
+    assert mean_output(np.array([15, -15, 14]), 16, (0.1, 0), (0.2, 0)).tolist() == [1, 0, 0]
 
 
 # ---- the generated C is freestanding and warning-free on every target ----------------------
@@ -157,18 +187,19 @@ def cross_compile(result, target: str, tmp_path):
 
 
 @pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "cortex-m55"])
-@pytest.mark.parametrize("stem", MODELS)
-def test_generated_c_compiles_warning_free_for_cortex_m(stem, target, compiled, tmp_path):
-    result, _ = compiled(stem)
+@pytest.mark.parametrize("name", ["ds_cnn_kws", "residual_net", "ad_autoencoder", "conv_zoo",
+                                  *ENGINE_MODELS[len(ZOO_MODELS):]])
+def test_generated_c_compiles_warning_free_for_cortex_m(name, target, compiled, tmp_path):
+    result, _ = compiled(name)
     done = cross_compile(result, target, tmp_path)
     assert "warning" not in done.stderr
 
 
-def test_dense_model_fits_an_arduino_mega(zoo, tmp_path):
+def test_dense_model_fits_an_arduino_mega(zoo_model, tmp_path):
     """avr-gcc, warning-free, weights in flash (PROGMEM): RAM use is the arena and little else."""
     import subprocess
 
-    result = compile_model(zoo["dense_autoencoder"], tmp_path / "c", name="vib")
+    result = compile_model(zoo_model("dense_autoencoder"), tmp_path / "c", name="vib")
     cross_compile(result, "avr", tmp_path)
     main = tmp_path / "main.c"
     main.write_text('#include "vib.h"\nint main(void) { vib_input()[0] = 1; vib_invoke(); '
@@ -189,18 +220,18 @@ def test_dense_model_fits_an_arduino_mega(zoo, tmp_path):
 
 # ---- bad models: clear errors, never a crash --------------------------------------------
 
-def test_float_model_is_refused_with_the_fix(zoo, tmp_path):
+def test_float_model_is_refused_with_the_fix(zoo_model, tmp_path):
     from tinyml.compile import CompileError
 
-    with pytest.raises(CompileError, match=r"input .* is float32: tinyml compiles full-integer.*tinyml convert"):
-        compile_model(zoo["float_model"], tmp_path)
+    with pytest.raises(CompileError, match=r"input .* is float32: tinyml compiles full-integer.*`tinyml train`.*inference_input_type=tf.int8"):
+        compile_model(zoo_model("float_model"), tmp_path)
 
 
-def test_unsupported_operator_is_named_with_its_index(zoo, tmp_path):
+def test_unsupported_operator_is_named_with_its_index(zoo_model, tmp_path):
     from tinyml.compile import CompileError
 
     with pytest.raises(CompileError, match=r"operator #1 \(LOGISTIC\) is not supported.*Supported operators: ADD"):
-        compile_model(zoo["sigmoid_model"], tmp_path)
+        compile_model(zoo_model("sigmoid_model"), tmp_path)
 
 
 @pytest.mark.parametrize("mutilate,message", [
@@ -209,20 +240,22 @@ def test_unsupported_operator_is_named_with_its_index(zoo, tmp_path):
     (lambda b: b[:4] + b"XXXX" + b[8:], "not a TensorFlow Lite model"),
     (lambda b: b"", "too short"),
 ])
-def test_truncated_or_foreign_files_are_refused(mutilate, message, tmp_path):
+def test_truncated_or_foreign_files_are_refused(mutilate, message, zoo_model, tmp_path):
     from tinyml.compile import ModelError
 
-    data = mutilate(mlperf_model("kws_ref_model").read_bytes())
+    data = mutilate(zoo_model("ds_cnn_kws"))
     with pytest.raises(ModelError, match=message):
         compile_model(data, tmp_path)
 
 
-def test_cli_compile_reports_figures_and_errors(tmp_path, compiled):
+def test_cli_compile_reports_figures_and_errors(tmp_path, compiled, zoo_model):
     import subprocess
     import sys
 
-    result, _ = compiled("kws_ref_model")
-    ok = subprocess.run([sys.executable, "-m", "tinyml", "compile", str(mlperf_model("kws_ref_model")),
+    result, _ = compiled("ds_cnn_kws")
+    model = tmp_path / "ds_cnn_kws.tflite"
+    model.write_bytes(zoo_model("ds_cnn_kws"))
+    ok = subprocess.run([sys.executable, "-m", "tinyml", "compile", str(model),
                          "-o", str(tmp_path / "kws"), "--name", "kws", "--layers"],
                         capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr

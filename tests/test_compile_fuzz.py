@@ -1,17 +1,18 @@
-"""Fuzz the model reader: mutated real models give a ModelError or a model, never a crash."""
+"""Fuzz the model reader: mutated real models give a ModelError or a model, never a crash.
 
-from pathlib import Path
+Seeds: the engine's own test models (always), and the MLPerf Tiny models from ../shared/
+when that folder is beside the clone."""
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tinyml.compile import ModelError, compile_model
 from tinyml.tflite.model import read_tflite
 
-MLPERF = Path(__file__).resolve().parents[2] / "shared" / "mlperf-tiny"
-SEED_MODELS = {stem: (MLPERF / f"{stem}.tflite").read_bytes()
-               for stem in ("kws_ref_model", "ad01_int8") if (MLPERF / f"{stem}.tflite").is_file()}
+from shared import MLPERF
+
+ZOO_SEEDS = ["ds_cnn_kws", "residual_net", "dense_autoencoder", "conv_mean_dense"]
+MLPERF_SEEDS = [stem for stem in ("kws_ref_model", "ad01_int8") if (MLPERF / f"{stem}.tflite").is_file()]
 
 
 def mutate(data: bytes, edits) -> bytes:
@@ -27,14 +28,17 @@ def mutate(data: bytes, edits) -> bytes:
     return bytes(buf)
 
 
-@pytest.mark.skipif(not SEED_MODELS, reason="needs ../shared/mlperf-tiny")
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+def seed_model(name: str, zoo_model) -> bytes:
+    return (MLPERF / f"{name}.tflite").read_bytes() if name in MLPERF_SEEDS else zoo_model(name)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           derandomize=True)
-@given(st.sampled_from(sorted(SEED_MODELS)),
+@given(st.sampled_from(ZOO_SEEDS + MLPERF_SEEDS),
        st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255), st.integers(0, 2)),
                 min_size=1, max_size=8))
-def test_mutated_models_never_crash_the_reader(tmp_path_factory, stem, edits):
-    data = mutate(SEED_MODELS[stem], edits)
+def test_mutated_models_never_crash_the_reader(tmp_path_factory, zoo_model, name, edits):
+    data = mutate(seed_model(name, zoo_model), edits)
     try:
         model = read_tflite(data)
     except ModelError as exc:

@@ -66,3 +66,21 @@ def per_channel_multipliers(input_scale: float, filter_scales: np.ndarray, outpu
         mults.append(m)
         shifts.append(sh)
     return np.array(mults, dtype=np.int32), np.array(shifts, dtype=np.int32)
+
+
+def multiply_by_quantized_multiplier(x: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLite's MultiplyByQuantizedMultiplier on int32 values (double rounding), vectorised:
+    for the compiler to tabulate what the device must reproduce, never run on the device."""
+    x = np.asarray(x, dtype=np.int64)
+    left, right = max(shift, 0), max(-shift, 0)
+    x = ((x << left) + (1 << 31)) % (1 << 32) - (1 << 31)  # int32 wrap of x * 2^left
+    ab = x * np.int64(multiplier)
+    # saturating rounding doubling high multiply: (ab + nudge) / 2^31, truncated toward zero
+    nudged = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    high = np.sign(nudged) * (np.abs(nudged) >> 31)
+    if multiplier == -(1 << 31):
+        high = np.where(x == -(1 << 31), (1 << 31) - 1, high)
+    # rounding divide by 2^right, ties away from zero
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + ((high & mask) > threshold)

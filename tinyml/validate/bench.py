@@ -66,17 +66,20 @@ def _read_lines(url: str, deadline: float) -> list[str]:
 
 
 def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, work_dir: Path,
-                 profile: bool = False, narrow_requant: bool = True) -> BoardRun:
+                 profile: bool = False, narrow_requant: bool = True,
+                 build_flags: str = "") -> BoardRun:
     """Compiles `model`, builds the bench firmware for `board`, runs `inputs` through it.
 
     profile=True also times each operator (a function call around each: a few dozen
-    instructions per operator added to the totals)."""
+    instructions per operator added to the totals). build_flags go to the compiler after
+    the platform's own (an -O level, say)."""
     work_dir = Path(work_dir)
     compiled = compile_model(model, work_dir / "model", name="model", narrow_requant=narrow_requant)
     extra: dict[str, str | Path] = {p.name: p for p in compiled.files}
     extra["bench_inputs.h"] = _inputs_header(np.asarray(inputs, dtype=np.int8))
     built = build_firmware(board, work_dir / "firmware", app="bench", parts=AppParts(files=extra),
-                           build_flags="-DTM_PROFILE" if profile else "")
+                           build_flags=" ".join(filter(None, ("-DTM_PROFILE" if profile else "",
+                                                              build_flags))))
     with start_board(board, built.firmware, handshake=False) as running:
         lines = _read_lines(running.url, time.monotonic() + RUN_TIMEOUT_S)
     cal = int(next(line.split()[1] for line in lines if line.startswith("CAL ")))

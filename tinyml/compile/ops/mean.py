@@ -1,31 +1,37 @@
 """MEAN over height and width (global average pooling as Keras exports it), integer-only.
 
-TFLM averages in integers when input and output share their quantization, and in float32
-otherwise. Either way the output is a non-decreasing step function of the window's integer
-sum, so we evaluate that function here for every possible sum and keep only the sums where
-the output steps up. The device sums, then counts the thresholds it has passed: bit-exact,
+TFLM divides the integer sum by the count when input and output share their quantization,
+and otherwise requantizes the sum with 1/count folded into the multiplier. Either way the
+output is a non-decreasing step function of the window's integer sum, so we evaluate that
+function here for every possible sum and keep only the sums where the output steps up. The device sums, then counts the thresholds it has passed: bit-exact,
 and no float on the device.
 """
 
 import numpy as np
 
+from tinyml.compile.quantize import multiply_by_quantized_multiplier, quantize_multiplier
 from tinyml.tflite.model import Model, Operator
 from tinyml.compile.ops.base import (Call, CompileError, Const, fits, require_constant,
                                      require_int8, require_nhwc_batch1, tensors)
 
 
 def mean_output(sums: np.ndarray, count: int, in_q: tuple, out_q: tuple) -> np.ndarray:
-    """What TFLM's int8 MEAN outputs for each window sum."""
+    """What TFLM's int8 MEAN outputs for each window sum.
+
+    Same quantization in and out: the sum divided by the count, truncated toward zero.
+    Otherwise TFLM folds 1/count into the requantization multiplier (scaled up by the largest
+    power of two not above count, at most 2^32 and within the shift's range), and requantizes
+    the sum less count * input zero point with it.
+    """
     (in_s, in_zp), (out_s, out_zp) = in_q, out_q
+    sums = np.asarray(sums, dtype=np.int64)
     if in_zp == out_zp and np.float32(in_s) == np.float32(out_s):
-        return np.trunc(sums / count).astype(np.int64)  # integer division toward zero
-    f32 = np.float32
-    scale = f32(in_s) / f32(out_s)
-    bias = f32(-in_zp) * scale
-    mean = sums.astype(f32) / f32(count)
-    r = (mean * scale + bias).astype(f32)
-    r = np.sign(r) * np.floor(np.abs(r) + f32(0.5)) + f32(out_zp)  # round half away from zero
-    return np.clip(r, -128, 127).astype(np.int64)
+        return np.sign(sums) * (np.abs(sums) // count)  # C division: toward zero
+    multiplier, shift = quantize_multiplier(float(np.float32(in_s)) / float(np.float32(out_s)))
+    extra = min(count.bit_length() - 1, 32, 31 + shift)
+    multiplier = (multiplier << extra) // count
+    out = multiply_by_quantized_multiplier(sums - in_zp * count, multiplier, shift - extra)
+    return np.clip(out + out_zp, -128, 127)
 
 
 def lower(model: Model, op: Operator) -> Call:

@@ -40,6 +40,19 @@ static inline void tm_cols_widen(const int8_t *x, int32_t *cols, int32_t n, int3
 typedef struct { int8_t v[4]; } tm_group_t;  /* what the assembly reads, for the compiler */
 typedef struct { int32_t v[8]; } tm_cols_t;
 
+/* The inputs of that assembly: the memory it reads. At -O0 the two memory operands need
+ * address registers of their own (nothing is shared between operands, r7 is the frame
+ * pointer): twelve registers in all, which GCC's -O0 allocator fails to find with a
+ * hard-float ABI ("impossible constraints"). There the asm says it may read any memory
+ * instead, which costs nothing where every value lives in memory anyway; optimised builds
+ * keep the exact operands, and their code. */
+#if defined(__OPTIMIZE__)
+#define TM_MAC_GROUP_READS(w, c) \
+    : "m"(*(const tm_group_t *)(const void *)(w)), "m"(*(const tm_cols_t *)(const void *)(c))
+#else
+#define TM_MAC_GROUP_READS(w, c) : : "memory"
+#endif
+
 static inline void tm_mac_group(const int8_t **w, const int32_t **c, int32_t *a0, int32_t *a1,
                                 int32_t *a2, int32_t *a3)
 {
@@ -61,8 +74,7 @@ static inline void tm_mac_group(const int8_t **w, const int32_t **c, int32_t *a0
             "smlad   %[a3], %[y], %[odd], %[a3]"
             : [w] "+r"(*w), [c] "+r"(*c), [a0] "+r"(*a0), [a1] "+r"(*a1), [a2] "+r"(*a2),
               [a3] "+r"(*a3), [even] "=&r"(even), [odd] "=&r"(odd), [x] "=&r"(x), [y] "=&r"(y)
-            : "m"(*(const tm_group_t *)(const void *)*w),
-              "m"(*(const tm_cols_t *)(const void *)*c));
+            TM_MAC_GROUP_READS(*w, *c));
 }
 
 /* Rows 0 .. rows-1 of the filter (n int8 values each) against the four columns; `stage` is a

@@ -1,5 +1,6 @@
-/* MEAN over height and width, int8. The compiler turned TFLM's averaging (integer or
- * float32) into thresholds on the integer sum: output = lowest + number of thresholds <= sum.
+/* MEAN over height and width, int8. The compiler turned TFLM's averaging (integer division
+ * or requantization of the sum) into thresholds on the integer sum:
+ * output = lowest + number of thresholds <= sum.
  * Reads each channel fully before writing it, so output may overwrite input in place. */
 #include "tm_kernels.h"
 #include "tm_math.h"
