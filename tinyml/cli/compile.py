@@ -10,14 +10,19 @@ from tinyml.compile import SUPPORTED, compile_model
 @click.command("compile")
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
-              help="Folder for the generated C (NAME.h, NAME.c and the kernel library).")
+              help="Folder for the generated C (NAME.h, NAME.c and the kernel library). It may hold "
+                   "your own files: they are left alone.")
 @click.option("--name", default="model", show_default=True,
-              help="C prefix of the generated API: NAME_input(), NAME_invoke(), NAME_output().")
+              help="C prefix of the generated API, a C identifier: NAME_input(), NAME_invoke(), "
+                   "NAME_output().")
 @click.option("--layers", is_flag=True, help="Print the layer table (kernel, shape, MACs, arena offset).")
 def command(model: Path, out: Path, name: str, layers: bool) -> None:
     """Compile an int8 TFLite model into plain C99: weights in flash, a static arena planned
     by tensor lifetimes (in place where the operator allows), and one invoke() that calls the
     kernels in order. No interpreter, no malloc, no float.
+
+    The output is written all or nothing: the files are staged first and moved into place only
+    once every one is written, so a failure (a full disk) leaves the folder as it was.
 
     \b
     Example:

@@ -2,25 +2,58 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from tinyml.errors import TinymlError
 from tinyml.tflite.model import Model
 from tinyml.compile.ops import Call
 from tinyml.compile.planner import Plan
+from tinyml.tools.fs import atomic_folder
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
+KERNEL_FILES = sorted(RUNTIME_DIR.glob("tm_*.[ch]"))  # copied beside the generated NAME.c, NAME.h
 C_LIMITS = {"int8_t": (-128, 127), "int32_t": (-(1 << 31), (1 << 31) - 1)}
+C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# C23's keywords (a superset of C99's and C11's).
+C_KEYWORDS = frozenset("""
+    alignas alignof auto bool break case char const constexpr continue default do double else
+    enum extern false float for goto if inline int long nullptr register restrict return short
+    signed sizeof static static_assert struct switch thread_local true typedef typeof
+    typeof_unqual union unsigned void volatile while _Alignas _Alignof _Atomic _BitInt _Bool
+    _Complex _Decimal128 _Decimal32 _Decimal64 _Generic _Imaginary _Noreturn _Static_assert
+    _Thread_local""".split())
 
 
-def c_identifier(name: str) -> str:
-    ident = re.sub(r"[^0-9A-Za-z_]", "_", name)
-    if not ident or ident[0].isdigit():
-        raise ValueError(f"'{name}' cannot be a C identifier prefix")
-    return ident
+def c_prefix(name: str) -> str:
+    """`name` if it can prefix the generated API (NAME_invoke()) and name its files beside the
+    kernels; a TinymlError with a usable alternative otherwise. Checked before anything is
+    written: a name like tm_conv2d would overwrite a kernel file and fail only at link time."""
+    if not C_IDENTIFIER.fullmatch(name):
+        ident = re.sub(r"[^0-9A-Za-z_]", "_", name)
+        suggestion = ident if C_IDENTIFIER.fullmatch(ident) else f"model_{ident}" if ident else "model"
+        raise TinymlError(f"--name {name!r} is not a C identifier: use letters, digits and _, not "
+                          f"starting with a digit (e.g. --name {suggestion})")
+    if name in C_KEYWORDS:
+        raise TinymlError(f"--name {name!r} is a C keyword: choose another, e.g. --name {name}_model")
+    if re.match(r"__|_[A-Z]", name):
+        stripped = name.lstrip("_")
+        suggestion = stripped if C_IDENTIFIER.fullmatch(stripped) else "model"
+        raise TinymlError(f"--name {name!r} is reserved in C (it starts with __, or _ and a capital): "
+                          f"e.g. --name {suggestion}")
+    # Compared ignoring case: TM_KERNELS.h is tm_kernels.h on macOS and Windows, and its include
+    # guard TM_KERNELS_H is the kernel header's everywhere.
+    clashes = [p.name for p in KERNEL_FILES if p.stem.lower() == name.lower()]
+    if clashes:
+        raise TinymlError(f"--name {name!r} clashes with the kernel file {' and '.join(clashes)} "
+                          f"written beside it: choose another, e.g. --name {name}_model")
+    return name
 
 
 def _array(ctype: str, name: str, values: np.ndarray, per_line: int = 16) -> str:
@@ -44,8 +77,7 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
 def generate(model: Model, calls: list[Call], plan: Plan, out_dir: Path, name: str,
              model_hash: str) -> list[Path]:
     """Writes NAME.h, NAME.c and the kernel library into out_dir; returns the files written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = c_identifier(name)
+    prefix = c_prefix(name)
     upper = prefix.upper()
     (inp,), (outp,) = model.inputs, model.outputs
     x, y = model.tensor(inp), model.tensor(outp)
@@ -154,10 +186,71 @@ void {prefix}_invoke(void)
 {{
 {"".join(body)}}}
 """)
-    files = [out_dir / f"{prefix}.h", out_dir / f"{prefix}.c"]
-    files[0].write_text(header)
-    files[1].write_text("".join(parts))
-    for src in sorted(RUNTIME_DIR.glob("tm_*.[ch]")):
-        shutil.copyfile(src, out_dir / src.name)
-        files.append(out_dir / src.name)
-    return files
+    contents: dict[str, str | Path] = {f"{prefix}.h": header, f"{prefix}.c": "".join(parts)}
+    contents.update((src.name, src) for src in KERNEL_FILES)
+    return write_output(out_dir, contents)
+
+
+def write_output(out_dir: Path, contents: dict[str, str | Path]) -> list[Path]:
+    """Writes each file (text, or a file to copy) into out_dir, all or nothing: a failed write
+    (a full disk) leaves no truncated file and the folder as it was.
+
+    A new folder is staged whole beside its place and renamed into it (atomic_folder). An
+    existing folder may hold the user's own files (a firmware's main.c), so it is never
+    replaced: the files are staged in a hidden folder inside it (the same file system, so the
+    moves are renames) and each is then moved over its old version with os.replace; nothing
+    else in the folder is touched."""
+    _check_output_folder(out_dir)
+    try:
+        if out_dir.is_dir():
+            staging = Path(tempfile.mkdtemp(prefix=".tinyml-compile-", dir=out_dir))
+            try:
+                _fill(staging, contents)
+                for file_name in contents:
+                    os.replace(staging / file_name, out_dir / file_name)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        else:
+            with atomic_folder(out_dir) as staging:
+                _fill(staging, contents)
+    except OSError as exc:
+        raise _output_error(out_dir, exc) from None
+    return [out_dir / file_name for file_name in contents]
+
+
+def _fill(folder: Path, contents: dict[str, str | Path]) -> None:
+    for file_name, content in contents.items():
+        if isinstance(content, Path):
+            shutil.copyfile(content, folder / file_name)
+        else:
+            (folder / file_name).write_text(content)
+
+
+def _nearest_existing(path: Path) -> Path:
+    return next((p for p in (path, *path.parents) if p.exists()), path)
+
+
+def _check_output_folder(out_dir: Path) -> None:
+    """A file where the folder, or one of the folders above it, should be."""
+    found = _nearest_existing(out_dir)
+    if found.is_dir():
+        return
+    if found == out_dir:
+        raise TinymlError(f"the output folder {out_dir} is a file: choose a folder for the generated C (-o)")
+    raise TinymlError(f"the output folder {out_dir} cannot be created: {found} is a file. "
+                      "Choose another output folder (-o)")
+
+
+def _output_error(out_dir: Path, exc: OSError) -> TinymlError:
+    """What a failed write means for the user, and what to do about it."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return TinymlError(f"no room to write the generated C in {out_dir} ({exc.strerror}): free "
+                           "some space or choose another output folder (-o); nothing was written")
+    if exc.errno == errno.EROFS:
+        return TinymlError(f"the output folder {out_dir} is on a read-only file system: choose a "
+                           "writable output folder (-o)")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        # The folder that refused: out_dir itself, or the one a new out_dir would be made in.
+        return TinymlError(f"no permission to write in {_nearest_existing(out_dir)}: choose an "
+                           "output folder you can write to (-o), or fix its permissions")
+    return TinymlError(f"cannot write the generated C to {out_dir}: {exc.strerror or exc}")

@@ -11,6 +11,7 @@ import numpy as np
 from tinyml.compile import codegen
 from tinyml.tflite.model import Model, op_macs, read_tflite
 from tinyml.compile.ops import Call, CompileError, lower
+from tinyml.compile.ops.base import INT8_RECIPE
 from tinyml.compile.planner import Plan, plan_memory
 
 
@@ -47,20 +48,20 @@ def _check_io(model: Model) -> None:
         t = model.tensor(index)
         if t.dtype != "int8":
             raise CompileError(f"the model's {role} '{t.name}' is {t.dtype}: tinyml compiles "
-                               "full-integer models with int8 input and output. Convert with "
-                               "`tinyml convert` (or TFLiteConverter with inference_input_type="
-                               "tf.int8, inference_output_type=tf.int8).")
+                               f"full-integer models with int8 input and output. {INT8_RECIPE}")
 
 
 def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str = "model",
                   narrow_requant: bool = True) -> CompileResult:
-    """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError.
+    """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError for
+    the model, TinymlError for the name and the output folder (which is written all or nothing).
 
     narrow_requant=False keeps every layer on the general output stage, even where the
     accumulator bound proves the short one exact (tests use it to check both paths).
     """
+    name = codegen.c_prefix(name)  # before anything is read or written
+    model = read_tflite(model_path)  # first: it names a missing, folder or unreadable path
     raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
-    model = read_tflite(model_path)
     _check_io(model)
     calls: list[Call] = [lower(model, op) for op in model.operators]
     for call in calls:

@@ -14,6 +14,15 @@ class CompileError(ModelError):
     """The model is valid TFLite, but not something tinyml can compile (op, type, shape)."""
 
 
+# How to get a full-integer model: `tinyml convert` only re-checks a run's model, it does not
+# convert one, so a float model's error names what does.
+INT8_RECIPE = ("`tinyml train` writes an int8 model (RUN/model_int8.tflite); for a model of your own, "
+               "set on tf.lite.TFLiteConverter: optimizations=[tf.lite.Optimize.DEFAULT], "
+               "representative_dataset (a few hundred real inputs), "
+               "target_spec.supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], "
+               "inference_input_type=tf.int8, inference_output_type=tf.int8")
+
+
 @dataclass
 class Const:
     """A constant array the generated code holds in flash."""
@@ -59,8 +68,7 @@ def weighted_op(model: Model, op: Operator, weights: str):
 def require_int8(op: Operator, *ts: Tensor) -> None:
     for t in ts:
         if t.dtype != "int8":
-            hint = (" This looks like a float model: convert it to full-integer int8 "
-                    "(`tinyml convert`) first." if t.dtype == "float32" else "")
+            hint = f" This looks like a float model: {INT8_RECIPE}" if t.dtype == "float32" else ""
             raise CompileError(f"{op.describe()}: tensor '{t.name}' is {t.dtype}; tinyml compiles "
                                f"int8 activations only.{hint}")
         t.quant()
