@@ -1,5 +1,7 @@
 """Errors a user can act on. The CLI prints them as one line, with no traceback."""
 
+import sys
+
 
 class TinymlError(Exception):
     """Something the user can fix; the message names the thing and the fix."""
@@ -7,3 +9,9 @@ class TinymlError(Exception):
 
 class DeviceError(TinymlError):
     """The board did not answer, or answered something we could not read."""
+
+
+def warn(message: str) -> None:
+    """One line on stderr for something tinyml found broken and repaired by itself, so that a run
+    that redoes work says why."""
+    print(f"Warning: {message}", file=sys.stderr, flush=True)

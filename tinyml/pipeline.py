@@ -21,8 +21,10 @@ from typing import Callable
 
 from tinyml import __version__
 from tinyml.boards import Board, load_board
-from tinyml.errors import TinymlError
+from tinyml.datasets.store import intact
+from tinyml.errors import TinymlError, warn
 from tinyml.paths import PACKAGE_DIR, TEMPLATES_DIR
+from tinyml.tools.fs import atomic_file
 from tinyml.train.config import KwsTrainConfig, VibrationTrainConfig, load_config, to_toml
 
 STAGES = ("dataset", "train", "firmware", "validate", "report")
@@ -89,11 +91,24 @@ def _tree_hash(*folders: Path) -> str:
 
 
 class _State:
-    """The stage keys and outputs of the last run, in runs/.pipeline-APP-BOARD.json."""
+    """The stage keys and outputs of the last run, in runs/.pipeline-APP-BOARD.json. A file that
+    cannot be read (torn by a crash, edited) only costs a full run, with a warning."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.data = json.loads(path.read_text()) if path.is_file() else {}
+        self.data = self._read() if path.is_file() else {}
+
+    def _read(self) -> dict:
+        try:
+            data = json.loads(self.path.read_text())
+            if isinstance(data, dict) and all(isinstance(entry, dict) and all(
+                    isinstance(value, str) for value in entry.values()) for entry in data.values()):
+                return data
+            reason = "not a table of stages"
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            reason = str(exc)
+        warn(f"{self.path} is unreadable ({reason}): running every stage again")
+        return {}
 
     def fresh(self, stage: str, key: str, *artifacts: Path) -> bool:
         entry = self.data.get(stage, {})
@@ -101,8 +116,8 @@ class _State:
 
     def record(self, stage: str, key: str, **outputs) -> None:
         self.data[stage] = {"key": key, **{k: str(v) for k, v in outputs.items()}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(self.data, indent=2) + "\n")
+        with atomic_file(self.path) as tmp:
+            tmp.write_text(json.dumps(self.data, indent=2) + "\n")
 
     def get(self, stage: str, name: str) -> str:
         return self.data[stage][name]
@@ -115,12 +130,12 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
     small set and validates 100-150 samples; `limit` caps the validated samples."""
     if app not in QUICK:
         raise TinymlError(f"unknown app {app!r}: choose kws or vibration")
+    cls = KwsTrainConfig if app == "kws" else VibrationTrainConfig
+    cfg = QUICK[app][0] if quick and config is None else load_config(cls, config)  # before any work
     from tinyml.train import kws, vibration
 
     board = board if isinstance(board, Board) else load_board(board)
     trainer = kws if app == "kws" else vibration
-    cls = KwsTrainConfig if app == "kws" else VibrationTrainConfig
-    cfg = QUICK[app][0] if quick and config is None else load_config(cls, config)
     limit = limit if limit is not None else (QUICK[app][1] if quick else None)
     runs_root = Path(runs_root)
     state = _State(runs_root / f".pipeline-{app}-{board.id}.json")
@@ -128,9 +143,9 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
     start = time.monotonic()
 
     def stage(number: int, name: str, key: str, artifacts: list[Path], work: Callable[[], dict],
-              what: str) -> None:
+              what: str, sound: Callable[[], bool] = lambda: True) -> None:
         echo(f"[{number}/{len(STAGES)}] {name:<9} {what}")
-        if state.fresh(name, key, *artifacts):
+        if state.fresh(name, key, *artifacts) and sound():
             result.stages[name] = {"skipped": True, "seconds": 0.0}
             echo(f"      {name} is up to date: skipped")
             return
@@ -144,7 +159,8 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
     data_key = _hash(dataset_dir.name, __version__)
     stage(1, "dataset", data_key, [dataset_dir / "meta.json"],
           lambda: {"folder": trainer.prepare_dataset(cfg, progress)[1]},
-          f"synthetic {app} data, or the imported set ({dataset_dir})")
+          f"synthetic {app} data, or the imported set ({dataset_dir})",
+          sound=lambda: intact(dataset_dir))  # a torn data.npz is made again (or named), not trained on
 
     train_key = _hash(to_toml(cfg), data_key)
     prior = Path(state.data.get("train", {}).get("run", "no-run-yet"))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tinyml.datasets import (KwsConfig, VibrationConfig, cache_dir, dataset_folder, import_cwru,
+from tinyml.datasets import (KwsConfig, VibrationConfig, cache_dir, cached, dataset_folder, import_cwru,
                              import_speech_commands, load, save)
 from tinyml.datasets.store import SPLITS
 from tinyml.errors import TinymlError
@@ -31,25 +31,33 @@ def command() -> None:
 @click.argument("kind", type=click.Choice(["kws", "vibration"]))
 @click.option("--seed", default=0, show_default=True, help="Everything follows from it.")
 @click.option("--clips-per-class", type=int, help="KWS: clips per keyword [default: 2000].")
+@click.option("--silence-clips", type=int, help="KWS: silence clips [default: 1000; `tinyml train` "
+              "uses half of --clips-per-class].")
 @click.option("--windows", type=int, help="Vibration: normal windows [default: 4000].")
 @click.option("--force", is_flag=True, help="Generate again even if cached.")
-def make(kind: str, seed: int, clips_per_class: int | None, windows: int | None, force: bool) -> None:
-    """Generate a synthetic dataset offline (cached under datasets/cache/)."""
+def make(kind: str, seed: int, clips_per_class: int | None, silence_clips: int | None, windows: int | None,
+         force: bool) -> None:
+    """Generate a synthetic dataset offline (cached under datasets/cache/; a damaged cached
+    one is generated again)."""
     from tinyml.datasets import kws_synth, vibration_synth
 
     if kind == "kws":
-        config = KwsConfig(seed=seed, **({"clips_per_class": clips_per_class} if clips_per_class else {}))
+        given = {"clips_per_class": clips_per_class, "silence_clips": silence_clips}
+        config = KwsConfig(seed=seed, **{k: v for k, v in given.items() if v is not None})
         build = kws_synth.generate
     else:
         config = VibrationConfig(seed=seed, **({"normal_windows": windows} if windows else {}))
         build = vibration_synth.generate
     folder = dataset_folder(kind, config)
-    if (folder / "meta.json").is_file() and not force:
-        click.echo(f"Cached: {folder}")
-        return
     start = time.monotonic()
-    dataset = build(config)
-    save(dataset, folder)
+    if force:
+        dataset = build(config)
+        save(dataset, folder)
+    else:
+        dataset, built = cached(folder, lambda: build(config))
+        if not built:
+            click.echo(f"Cached: {folder}")
+            return
     click.echo(f"Made {len(dataset.x):,} {kind} examples in {time.monotonic() - start:.0f} s: {folder}")
 
 

@@ -59,18 +59,16 @@ def train_command(app, config_path, epochs, size, seed, dataset, runs) -> None:
       tinyml train kws --size small --epochs 20
       tinyml train vibration --dataset datasets/cache/cwru
     """
+    # the config is checked before anything is imported, generated or trained
     if app == "kws":
-        from tinyml.train import kws
-
         cfg = load_config(KwsTrainConfig, config_path, epochs=epochs, size=size, seed=seed, dataset=dataset)
-        run = kws.train(cfg, runs_root=runs)
+        from tinyml.train import kws as trainer
     else:
-        from tinyml.train import vibration
-
         if size:
             raise TinymlError("--size is for kws; the vibration model's size is hidden/bottleneck in --config")
         cfg = load_config(VibrationTrainConfig, config_path, epochs=epochs, seed=seed, dataset=dataset)
-        run = vibration.train(cfg, runs_root=runs)
+        from tinyml.train import vibration as trainer
+    run = trainer.train(cfg, runs_root=runs)
     click.secho(f"Run: {run.folder}", bold=True)
     for line in summary(run.metrics):
         click.echo("  " + line)

@@ -14,34 +14,39 @@ from pathlib import Path
 from tinyml.datasets.cwru import import_cwru
 from tinyml.datasets.kws_synth import KwsConfig
 from tinyml.datasets.speech_commands import import_speech_commands
-from tinyml.datasets.store import Dataset, cache_dir, load, save
+from tinyml.datasets.store import DamagedCache, Dataset, cache_dir, load, save
 from tinyml.datasets.vibration_synth import VibrationConfig
+from tinyml.errors import warn
 
 __all__ = ["Dataset", "KwsConfig", "VibrationConfig", "import_cwru", "import_speech_commands",
            "load", "make_kws", "make_vibration", "save"]
 
 
-def _cached(name: str, build):
-    folder = cache_dir() / name
+def cached(folder: Path, build) -> tuple[Dataset, bool]:
+    """The dataset in the cache entry `folder`, or build() saved there when there is none or
+    it is damaged (with a warning: the entry repairs itself); and whether it was built."""
     if (folder / "meta.json").is_file():
-        return load(folder), folder
+        try:
+            return load(folder), False
+        except DamagedCache as exc:
+            warn(f"{exc.damage}: generating it again")
     dataset = build()
     save(dataset, folder)
-    return dataset, folder
+    return dataset, True
 
 
 def make_kws(config: KwsConfig = KwsConfig(), progress: bool = True) -> Dataset:
     """The synthetic keyword set for `config`, generated once and then read from the cache."""
     from tinyml.datasets import kws_synth
 
-    return _cached(f"kws-{config.key()}", lambda: kws_synth.generate(config, progress=progress))[0]
+    return cached(dataset_folder("kws", config), lambda: kws_synth.generate(config, progress=progress))[0]
 
 
 def make_vibration(config: VibrationConfig = VibrationConfig(), progress: bool = True) -> Dataset:
     from tinyml.datasets import vibration_synth
 
-    return _cached(f"vibration-{config.key()}",
-                   lambda: vibration_synth.generate(config, progress=progress))[0]
+    return cached(dataset_folder("vibration", config),
+                  lambda: vibration_synth.generate(config, progress=progress))[0]
 
 
 def dataset_folder(kind: str, config) -> Path:

@@ -1,23 +1,40 @@
 """A dataset on disk: arrays in data.npz, everything else in meta.json, written atomically.
 
 A dataset folder appears complete or not at all: it is written under a temporary name in the
-same parent and renamed into place, so an interrupted run leaves nothing half-written.
+same parent and renamed into place, so an interrupted run leaves nothing half-written. meta.json
+keeps the sha256 of data.npz and of the arrays cached beside it (features-*.npy), so a file
+damaged later (a full disk, a copy cut short, an edit) is told apart even when it still loads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shlex
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from tinyml.errors import TinymlError
+from tinyml.errors import TinymlError, warn
 from tinyml.paths import HOME
-from tinyml.tools.fs import atomic_folder
+from tinyml.tools.fs import atomic_file, atomic_folder
 
 SPLITS = ("train", "val", "test")
+CHECKSUMS = "checksums"  # the meta.json key: {file name: sha256} of the folder's array files
+READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile)  # what numpy raises on a torn file
+
+
+class DamagedCache(TinymlError):
+    """A file of a dataset folder is not the one written. `damage` says which and how; the
+    message adds how to make that folder again."""
+
+    def __init__(self, damage: str, remedy: str):
+        super().__init__(f"{damage}: {remedy}")
+        self.damage = damage
 
 
 def cache_dir() -> Path:
@@ -52,6 +69,11 @@ class Dataset:
         return out
 
 
+def digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def save(dataset: Dataset, folder: Path) -> Path:
     folder = Path(folder)
     with atomic_folder(folder) as tmp:
@@ -61,19 +83,128 @@ def save(dataset: Dataset, folder: Path) -> Path:
         np.savez(tmp / "data.npz", **arrays)
         (tmp / "meta.json").write_text(json.dumps({
             "kind": dataset.kind, "classes": dataset.classes, "sample_rate": dataset.sample_rate,
-            **dataset.meta}, indent=2))
+            **dataset.meta, CHECKSUMS: {"data.npz": digest(tmp / "data.npz")}}, indent=2))
     return folder
 
 
-def load(folder: Path) -> Dataset:
-    folder = Path(folder)
+def read_meta(folder: Path) -> dict:
+    """meta.json of a dataset folder, as written (checksums included)."""
+    path = Path(folder) / "meta.json"
     try:
-        meta = json.loads((folder / "meta.json").read_text())
-        with np.load(folder / "data.npz") as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, KeyError) as exc:
+        meta = json.loads(path.read_text())
+    except OSError as exc:
         raise TinymlError(f"{folder} is not a tinyml dataset ({exc}); make one with "
                           "`tinyml datasets make` or `tinyml datasets import`.") from None
+    except ValueError as exc:
+        raise DamagedCache(f"{path} is damaged ({exc})", f"delete {folder} and make it again with "
+                           "`tinyml datasets make` or `tinyml datasets import`") from None
+    if not isinstance(meta, dict) or not {"kind", "classes", "sample_rate"} <= set(meta):
+        raise TinymlError(f"{folder} is not a tinyml dataset (its meta.json has no kind, classes and "
+                          "sample_rate); make one with `tinyml datasets make` or `tinyml datasets import`.")
+    return meta
+
+
+def _read_checked(folder: Path, name: str, meta: dict, read: Callable[[Path], object],
+                  remedy: Callable[[], str]):
+    """read(folder/name), once its sha256 is the one meta.json has (files from before checksums
+    are taken as they load); else a DamagedCache that says remedy()."""
+    path = Path(folder) / name
+    expected = meta.get(CHECKSUMS, {}).get(name)
+    try:
+        if expected is not None and digest(path) != expected:
+            raise DamagedCache(f"{path} is damaged (its checksum does not match meta.json)", remedy())
+        return read(path)
+    except FileNotFoundError:
+        raise DamagedCache(f"{path} is missing", remedy()) from None
+    except READ_ERRORS as exc:
+        raise DamagedCache(f"{path} is damaged ({' '.join(str(exc).split())})", remedy()) from None
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in data.files}
+    for name in ("x", "labels", "split"):
+        if name not in arrays:
+            raise KeyError(f"no {name!r} array")
+    return arrays
+
+
+def load(folder: Path) -> Dataset:
+    """The dataset in `folder`. A damaged data.npz is a DamagedCache naming the command that makes
+    that folder again."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    arrays = _read_checked(folder, "data.npz", meta, _read_arrays, lambda: remake_command(folder, meta))
+    meta.pop(CHECKSUMS, None)
     kind, classes, rate = meta.pop("kind"), meta.pop("classes"), meta.pop("sample_rate")
     return Dataset(kind, arrays["x"], arrays["labels"], arrays["split"], classes, rate,
                    arrays.get("groups"), meta)
+
+
+def intact(folder: Path) -> bool:
+    """Whether data.npz has the checksum meta.json recorded for it, without loading it."""
+    try:
+        meta = read_meta(folder)
+        expected = meta.get(CHECKSUMS, {}).get("data.npz")
+        return expected is None or digest(Path(folder) / "data.npz") == expected
+    except (TinymlError, OSError):
+        return False
+
+
+def cached_array(folder: Path, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    """An array derived from the dataset in `folder` (its features), computed once and kept
+    beside it as `name` (.npy) with its checksum in meta.json. A damaged copy is computed again,
+    with a warning; one without a checksum (older, or its meta.json update lost) silently."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    if name in meta.get(CHECKSUMS, {}):
+        try:
+            return _read_checked(folder, name, meta, np.load, lambda: "computed again when used")
+        except DamagedCache as exc:
+            warn(f"{exc.damage}: computing it again")
+    array = compute()
+    with atomic_file(folder / name) as tmp:
+        np.save(tmp, array)
+        checksum = digest(tmp)
+    meta = read_meta(folder)  # read again: another process may have recorded its own array since
+    meta.setdefault(CHECKSUMS, {})[name] = checksum
+    with atomic_file(folder / "meta.json") as tmp:
+        tmp.write_text(json.dumps(meta, indent=2))
+    return array
+
+
+MAKE_FLAGS = {  # `tinyml datasets make` options, by the generator setting they set
+    "kws": {"seed": "--seed", "clips_per_class": "--clips-per-class", "silence_clips": "--silence-clips"},
+    "vibration": {"seed": "--seed", "normal_windows": "--windows"},
+}
+IMPORTS = {"Speech Commands at ": ("speech-commands", ""),
+           "CWRU at ": ("cwru", " (and the --rate it was imported with, if not 12000)")}
+
+
+def remake_command(folder: Path, meta: dict) -> str:
+    """How to make THIS dataset folder again: the `tinyml datasets make` with its settings (and
+    TINYML_DATA when it is not in the current cache), or the import it came from."""
+    folder = Path(folder)
+    source = str(meta.get("source", ""))
+    for prefix, (layout, note) in IMPORTS.items():
+        if source.startswith(prefix):
+            return (f"import it again with `tinyml datasets import {layout} {shlex.quote(source[len(prefix):])} "
+                    f"-o {shlex.quote(str(folder))}`{note}")
+    kind, config = meta.get("kind"), meta.get("config")
+    if not source.startswith("synthetic") or kind not in MAKE_FLAGS or not isinstance(config, dict):
+        return "make it again with `tinyml datasets make` or `tinyml datasets import`"
+    from tinyml.datasets.kws_synth import KwsConfig  # here: the generators import this module
+    from tinyml.datasets.vibration_synth import VibrationConfig
+
+    cls, flags = (KwsConfig if kind == "kws" else VibrationConfig), MAKE_FLAGS[kind]
+    try:
+        settings = cls(**{k: config[k] for k in flags if k in config})
+    except TypeError:
+        settings = None
+    if settings is None or folder.name != f"{kind}-{settings.key()}":  # a setting `make` has no option for
+        return f"delete {folder}: the `tinyml train` or `tinyml run` that uses it makes it again"
+    options = "".join(f" {flag} {getattr(settings, k)}" for k, flag in flags.items()
+                      if getattr(settings, k) != getattr(cls(), k))
+    here = folder.parent.resolve() == cache_dir().resolve()
+    env = "" if here else f"TINYML_DATA={shlex.quote(str(folder.parent))} "
+    return f"make it again with `{env}tinyml datasets make {kind}{options} --force`"

@@ -30,20 +30,17 @@ def vibration_features(windows_g: np.ndarray, spec: SpectrumSpec = SpectrumSpec(
 
 def dataset_features(dataset, folder=None) -> np.ndarray:
     """int8 features of a whole dataset (tinyml.datasets.Dataset), cached beside it in
-    `folder` (features-<spec>.npy) when given: the reference front-end is not free."""
+    `folder` (features-<spec>.npy, checksum in meta.json) when given: the reference front-end
+    is not free."""
     import hashlib
-    from pathlib import Path
+
+    from tinyml.datasets.store import cached_array
 
     spec = MfccSpec() if dataset.kind == "kws" else SpectrumSpec()
-    cache = None
-    if folder is not None:
-        key = hashlib.sha256(repr(spec).encode()).hexdigest()[:10]
-        cache = Path(folder) / f"features-{key}.npy"
-        if cache.is_file():
-            return np.load(cache)
-    x = kws_features(dataset.x, spec) if dataset.kind == "kws" else vibration_features(dataset.x, spec)
-    if cache is not None:
-        tmp = cache.with_suffix(".tmp.npy")
-        np.save(tmp, x)
-        tmp.replace(cache)
-    return x
+
+    def compute() -> np.ndarray:
+        return kws_features(dataset.x, spec) if dataset.kind == "kws" else vibration_features(dataset.x, spec)
+
+    if folder is None:
+        return compute()
+    return cached_array(folder, f"features-{hashlib.sha256(repr(spec).encode()).hexdigest()[:10]}.npy", compute)

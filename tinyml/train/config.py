@@ -1,69 +1,151 @@
-"""Training configurations: dataclasses with sane defaults, read from and written to TOML."""
+"""Training configurations: dataclasses with sane defaults, read from and written to TOML.
+
+Every setting carries its rule (type and range): a config that breaks one is refused when it
+is read, in one line naming the setting, before any data is made or any model trained.
+"""
 
 from __future__ import annotations
 
+import json
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from tinyml.errors import TinymlError
 
 
 @dataclass(frozen=True)
-class KwsTrainConfig:
-    """DS-CNN keyword spotting. size "default" is MLPerf Tiny's DS-CNN (64 channels, for
-    Cortex-M4/M7); "small" has 32 channels for 64 KB-RAM parts (Cortex-M0+/M4)."""
-    size: str = "default"
-    epochs: int = 24
-    batch_size: int = 64
-    learning_rate: float = 0.003
-    seed: int = 0
-    clips_per_class: int = 2000     # of the synthetic dataset (ignored for an imported one)
-    dataset: str = ""               # a dataset folder; "" = the synthetic set
+class Integer:
+    """An integer from low to high; true/false are not integers here, whatever Python says."""
+    low: int
+    high: int
 
-    def __post_init__(self):
-        if self.size not in ("default", "small"):
-            raise TinymlError(f"size must be 'default' or 'small', not {self.size!r}")
+    def problem(self, value) -> str | None:
+        if isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high:
+            return None
+        return f"must be an integer from {self.low} to {self.high}"
 
 
 @dataclass(frozen=True)
-class VibrationTrainConfig:
+class Number:
+    """A number above low, up to high (or below it); an integer will do: TOML's 1 is 1.0."""
+    low: float
+    high: float
+    high_included: bool = True
+
+    def problem(self, value) -> str | None:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and self.low < value and (value <= self.high if self.high_included else value < self.high):
+            return None  # nan fails every comparison, inf the upper one
+        return (f"must be a number greater than {self.low:g} and "
+                f"{'at most' if self.high_included else 'less than'} {self.high:g}")
+
+
+@dataclass(frozen=True)
+class OneOf:
+    choices: tuple[str, ...]
+
+    def problem(self, value) -> str | None:
+        if isinstance(value, str) and value in self.choices:
+            return None
+        return "must be " + " or ".join(json.dumps(c) for c in self.choices)
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A dataset folder, or "" for the synthetic set (whether it exists is checked on loading)."""
+
+    def problem(self, value) -> str | None:
+        return None if isinstance(value, str) else 'must be a dataset folder, or "" for the synthetic set'
+
+
+EPOCHS, BATCH, RATE, SEED = Integer(1, 10_000), Integer(1, 65_536), Number(0, 1), Integer(0, 2**32 - 1)
+
+
+def _setting(default, rule):
+    """A dataclass field with the rule its values follow."""
+    return field(default=default, metadata={"rule": rule})
+
+
+class _Checked:
+    """Every setting checked against its rule on construction (numbers stored as floats)."""
+
+    def __post_init__(self):
+        for f in fields(self):
+            value, rule = getattr(self, f.name), f.metadata["rule"]
+            problem = rule.problem(value)
+            if problem:
+                raise TinymlError(f"{f.name} {problem}, not {value!r}")
+            if isinstance(rule, Number):
+                object.__setattr__(self, f.name, float(value))
+
+
+@dataclass(frozen=True)
+class KwsTrainConfig(_Checked):
+    """DS-CNN keyword spotting. size "default" is MLPerf Tiny's DS-CNN (64 channels, for
+    Cortex-M4/M7); "small" has 32 channels for 64 KB-RAM parts (Cortex-M0+/M4)."""
+    size: str = _setting("default", OneOf(("default", "small")))
+    epochs: int = _setting(24, EPOCHS)
+    batch_size: int = _setting(64, BATCH)
+    learning_rate: float = _setting(0.003, RATE)
+    seed: int = _setting(0, SEED)
+    clips_per_class: int = _setting(2000, Integer(10, 20_000))  # of the synthetic set (not an imported one)
+    dataset: str = _setting("", Folder())                       # a dataset folder; "" = the synthetic set
+
+
+@dataclass(frozen=True)
+class VibrationTrainConfig(_Checked):
     """Dense autoencoder on normal windows (the anomaly model), plus a small fault classifier."""
-    hidden: int = 24
-    bottleneck: int = 8
-    epochs: int = 60
-    batch_size: int = 64
-    learning_rate: float = 0.003
-    false_alarm_rate: float = 0.01  # the threshold's target on normal validation windows
-    seed: int = 0
-    normal_windows: int = 4000
-    dataset: str = ""
+    hidden: int = _setting(24, Integer(1, 1024))
+    bottleneck: int = _setting(8, Integer(1, 1024))
+    epochs: int = _setting(60, EPOCHS)
+    batch_size: int = _setting(64, BATCH)
+    learning_rate: float = _setting(0.003, RATE)
+    # the threshold's target on normal validation windows
+    false_alarm_rate: float = _setting(0.01, Number(0, 1, high_included=False))
+    seed: int = _setting(0, SEED)
+    normal_windows: int = _setting(4000, Integer(50, 200_000))
+    dataset: str = _setting("", Folder())
 
 
 def load_config(cls, path: Path | None, **overrides):
-    """The config in `path` (TOML), with explicit overrides; unknown keys are errors."""
+    """The config in `path` (TOML), with explicit overrides (command-line options: --NAME in
+    errors). Unknown keys, wrong types and values out of range are errors, raised here."""
     values = {}
     if path is not None:
         try:
             values = tomllib.loads(Path(path).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise TinymlError(f"cannot read config {path}: {exc}") from None
-    known = {f.name for f in fields(cls)}
-    unknown = set(values) - known
+    rules = {f.name: f.metadata["rule"] for f in fields(cls)}
+    unknown = set(values) - set(rules)
     if unknown:
         raise TinymlError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}; "
-                          f"known: {', '.join(sorted(known))}")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return cls(**values)
+                          f"known: {', '.join(sorted(rules))}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    given = [(f"{path}: {k} = {_toml_value(v)}", k, v) for k, v in values.items()]
+    given += [(f"--{k.replace('_', '-')} {v}", k, v) for k, v in overrides.items()]
+    for where, name, value in given:
+        problem = rules[name].problem(value)
+        if not problem and isinstance(rules[name], Folder) and value and not Path(value, "meta.json").is_file():
+            problem = ("no tinyml dataset in that folder (no meta.json): import one with "
+                       '`tinyml datasets import`, or use "" for the synthetic set')
+        if problem:
+            raise TinymlError(f"{where}: {problem}")
+    return cls(**{**values, **overrides})
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a TOML basic string: quotes and backslashes escaped
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def to_toml(config) -> str:
-    lines = []
-    for key, value in asdict(config).items():
-        if isinstance(value, str):
-            lines.append(f'{key} = "{value}"')
-        elif isinstance(value, bool):
-            lines.append(f"{key} = {'true' if value else 'false'}")
-        else:
-            lines.append(f"{key} = {value}")
-    return "\n".join(lines) + "\n"
+    return "".join(f"{key} = {_toml_value(value)}\n" for key, value in asdict(config).items())
