@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinymlError
+from tinyml.tools import proc
 
 DEFAULT_ARENA = 4 << 20
 
@@ -60,10 +61,11 @@ def _quiet():
                 os.close(fd)
 
 
-def _probe(data: bytes, size: int) -> None:
+def _probe(data: bytes, size: int, parent: int) -> None:
     """Child process: exit 0 when TFLM runs the model in `size` bytes."""
     import faulthandler
 
+    proc.worker_dies_with_parent(parent)  # a hung probe must not outlive a killed tinyml
     faulthandler.disable()  # a crash here is an expected answer, not something to report
     with _quiet():
         try:
@@ -84,11 +86,15 @@ def minimal_arena(model: str | Path | bytes, high: int = 1 << 22) -> int:
     """
     import multiprocessing
 
+    # Loaded before forking: a forked child that loads TFLM itself (under pytest, after
+    # TensorFlow ran in the parent) crashed on every probe, read as "no arena is big enough".
+    from tflite_micro.python.tflite_micro import runtime  # noqa: F401
+
     data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
     ctx = multiprocessing.get_context("fork")
 
     def works(size: int) -> bool:
-        child = ctx.Process(target=_probe, args=(data, size))
+        child = ctx.Process(target=_probe, args=(data, size, os.getpid()))
         child.start()
         child.join(60)
         if child.is_alive():

@@ -13,7 +13,6 @@ import hashlib
 import shutil
 import subprocess
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from tinyml.datasets import audio
 from tinyml.datasets.store import SPLITS, Dataset
 from tinyml.errors import TinymlError
+from tinyml.tools import proc
 
 KEYWORDS = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"]
 CLASSES = KEYWORDS + ["_silence_", "_unknown_"]  # the MLPerf Tiny KWS order
@@ -75,11 +75,10 @@ def speak(job: tuple[str, str, int, int]) -> np.ndarray:
     word, voice, rate, pitch = job
     with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as tmp:
         path = Path(tmp) / "word.wav"
-        try:
-            subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w",
-                            str(path), word], check=True, capture_output=True, timeout=30)
-        except subprocess.CalledProcessError as exc:
-            raise TinymlError(f"espeak-ng failed for voice {voice}: {exc.stderr.decode()[-200:]}")
+        done = proc.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w",
+                         str(path), word], timeout=30, what=f"speaking with voice {voice}")
+        if done.returncode != 0:
+            raise TinymlError(f"espeak-ng failed for voice {voice}: {done.stderr[-200:]}")
         raw = audio.read_wav(path, rate=None).astype(np.float64)
     x = audio.trim(audio.resample(raw, ESPEAK_RATE))
     return x / (np.abs(x).max() + 1e-9)
@@ -132,7 +131,7 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
             word = UNKNOWN_WORDS[rng.integers(0, len(UNKNOWN_WORDS))] if name == "_unknown_" else name
             jobs.append((word, voice, int(rng.integers(120, 230)), int(rng.integers(20, 80))))
             job_meta.append((label, split, voice_ids[voice]))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with proc.process_pool(workers) as pool:
         utterances = list(tqdm(pool.map(speak, jobs, chunksize=32), total=len(jobs),
                                desc="speaking (espeak-ng)", unit="utt", disable=not progress))
     babble_pools = {s: [u for u, m in zip(utterances, job_meta) if m[1] == s and
