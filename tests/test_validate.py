@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 import random
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from link_proxy import LinkProxy
+from shared import shared_path
 from tinyml.boards import load_board
 from tinyml.convert.tflm import TflmModel
 from tinyml.errors import DeviceError, TinymlError
@@ -28,7 +28,6 @@ from tinyml.validate.hil import load_samples, run_on_devices
 
 pytestmark = pytest.mark.slow
 
-MLPERF_KWS = Path(__file__).resolve().parents[2] / "shared" / "mlperf-tiny" / "kws_ref_model.tflite"
 M4 = "emu-cortex-m4"
 
 
@@ -66,55 +65,33 @@ def test_validate_vibration_from_raw_windows(runs, app_builds, tmp_path, no_orph
     assert s["latency"]["features"]["min"] > 0
 
 
-def test_validate_refuses_a_device_running_another_model(runs, app_builds, no_orphans):
-    other = app_builds("kws", "native", MLPERF_KWS)  # the kws app, but MLPerf's model
+def test_validate_refuses_a_device_running_another_model(runs, app_builds, foreign_kws_model,
+                                                         no_orphans):
+    other = app_builds("kws", "native", foreign_kws_model)  # the kws app, but another model
     samples = load_samples(runs["kws"], limit=2)
     with pytest.raises(TinymlError, match=r"runs model [0-9a-f]{16}, but the run's model is"):
         run_on_devices(samples, load_board("native"), runs["kws"], firmware=other.built.firmware)
 
 
-class FaultyLink:
-    """A TCP proxy between the client and QEMU's UART that corrupts or drops one byte in
-    `every`, both ways (seeded), and counts what it broke."""
+class FaultyLink(LinkProxy):
+    """Corrupts or drops one byte in `every`, both ways (seeded), and counts what it broke."""
 
     def __init__(self, target_port: int, every: int = 1000, seed: int = 0):
-        self.target = target_port
         self.every = every
         self.rng = random.Random(seed)
         self.faults = 0
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.url = f"socket://127.0.0.1:{self.server.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        super().__init__(target_port, self._damage, self._damage)
 
-    def _serve(self) -> None:
-        client, _ = self.server.accept()
-        upstream = socket.create_connection(("127.0.0.1", self.target))
-        for sock in (client, upstream):
-            sock.settimeout(None)  # not the default timeout another thread may have set meanwhile
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        for a, b in ((client, upstream), (upstream, client)):
-            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(4096):
-                out = bytearray()
-                for byte in data:
-                    if self.rng.randrange(self.every) == 0:
-                        self.faults += 1
-                        if self.rng.random() < 0.5:
-                            continue  # dropped
-                        byte ^= self.rng.randrange(1, 256)  # corrupted
-                    out.append(byte)
-                sink.sendall(out)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+    def _damage(self, data: bytes) -> bytes:
+        out = bytearray()
+        for byte in data:
+            if self.rng.randrange(self.every) == 0:
+                self.faults += 1
+                if self.rng.random() < 0.5:
+                    continue  # dropped
+                byte ^= self.rng.randrange(1, 256)  # corrupted
+            out.append(byte)
+        return bytes(out)
 
 
 def device_info_when_free(url: str, seconds: float = 30) -> dict:
@@ -237,11 +214,16 @@ def test_device_parser_survives_a_fuzzed_stream_under_asan(runs, app_builds, tmp
     assert int(done.stdout.split(b"=")[1]) > 10_000  # it answered, not just survived
 
 
-def test_mlperf_tiny_dut_protocol_on_the_reference_kws_model(app_builds, no_orphans):
-    """The kws firmware built for MLPerf Tiny's reference KWS model answers the runner's
-    commands as the runner parses them, with TFLM's results."""
-    built = app_builds("kws", M4, MLPERF_KWS)
-    tflm = TflmModel(MLPERF_KWS)
+@pytest.mark.parametrize("model_name", ["ds_cnn_kws", "kws_ref_model"])
+def test_mlperf_tiny_dut_protocol_on_the_reference_kws_model(model_name, app_builds, foreign_kws_model,
+                                                             no_orphans):
+    """The kws firmware built for MLPerf Tiny's reference KWS model (from ../shared/; the
+    same-shaped DS-CNN converted in the tests otherwise) answers the runner's commands as the
+    runner parses them, with TFLM's results."""
+    model = (foreign_kws_model if model_name == "ds_cnn_kws"
+             else shared_path("mlperf-tiny", "kws_ref_model.tflite"))
+    built = app_builds("kws", M4, model)
+    tflm = TflmModel(model)
     q = tflm.output["quantization_parameters"]
     x = np.random.default_rng(3).integers(-128, 128, size=(2, 490), dtype=np.int8)
     with start_board(built.built.board, built.built.firmware) as running:

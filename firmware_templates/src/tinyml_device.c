@@ -17,24 +17,34 @@ static uint32_t last_ticks[2]; /* front-end, model: of the last inference */
 #if defined(TINYML_HAS_MODEL)
 static char command[EEMBC_CMD_SIZE + 1u]; /* a text command collecting, in parallel with frames */
 static uint8_t command_length;
+static uint8_t in_frame; /* a byte that is not text came since the last 0x00: frame bytes */
 
-/* Text commands and binary frames share the link: every byte goes to both receivers. A frame's
- * 0x00 delimiter clears the command; an MLPerf command ending in '%' clears the frame. */
+/* Text commands and binary frames share the link: every byte goes to both receivers. A '%'
+ * ends a text command: a known one is run wherever it stands (and clears the frame receiver),
+ * an unknown one is answered as MLPerf's reference firmware does, but only when every byte
+ * since the last 0x00 (or the last command) was printable text. Frames are COBS-encoded: they
+ * hold no 0x00 but may hold '%', and byte 1 of every frame is its version (0x01), not text,
+ * so a '%' inside a frame is never answered as an unknown command. */
 static int text_byte(uint8_t byte)
 {
     if (byte == (uint8_t)'%') {
         int handled;
         command[command_length] = '\0';
         command_length = 0u;
-        handled = eembc_command(command);
+        handled = eembc_command(command, !in_frame);
         if (handled) {
             live = 0u;
+            in_frame = 0u;
             tm_rx_init(&rx, rx_buffer, (uint16_t)sizeof rx_buffer);
         }
         return handled;
     }
-    if (byte == 0u || byte < 0x20u || byte > 0x7Eu) {
+    if (byte == 0u) {
+        command_length = 0u; /* a frame's delimiter: text may follow */
+        in_frame = 0u;
+    } else if (byte < 0x20u || byte > 0x7Eu) {
         command_length = 0u; /* not text: part of a frame */
+        in_frame = 1u;
     } else if (command_length < EEMBC_CMD_SIZE) {
         command[command_length++] = (char)byte;
     }

@@ -8,6 +8,7 @@
 #if defined(TINYML_HAS_MODEL) /* apps with a model; the skeleton has none */
 #include "model.h"
 #include "tinyml_app.h"
+#include "tinyml_port.h"
 #include "tinyml_print.h"
 #include "tinyml_timer.h"
 
@@ -187,9 +188,26 @@ static void infer(const char *args)
     results();
 }
 
-int eembc_command(const char *command)
+/* "e-[Unknown command: WORD]" with the command's first word, as the reference firmware prints
+ * the first token of strtok(command, " "). */
+static void unknown(const char *command)
 {
-    const char *args = next_token(command);
+    size_t n = 0;
+    while (command[n] != '\0' && command[n] != ' ') {
+        ++n;
+    }
+    print_str("e-[Unknown command: ");
+    port_write((const uint8_t *)command, n);
+    line("]", 0);
+}
+
+int eembc_command(const char *command, int answer_unknown)
+{
+    const char *args;
+    while (*command == ' ') {
+        ++command; /* strtok in the reference skips them too */
+    }
+    args = next_token(command);
     if (is(command, "name")) {
         line("m-name-dut-[tinyml " TINYML_BOARD_ID "]", 0);
     } else if (is(command, "profile")) {
@@ -205,6 +223,8 @@ int eembc_command(const char *command)
         results();
     } else if (is(command, "help")) {
         line("tinyml DUT: name, profile, timestamp, db load N, db HEX, db print, infer N W, results", 0);
+    } else if (answer_unknown && *command != '\0') {
+        unknown(command);
     } else {
         return 0;
     }

@@ -10,8 +10,10 @@
 
 #define EEMBC_CMD_SIZE 80u
 
-/* Runs one command (without its '%'); returns 1 when it was one of ours, 0 for anything else
- * (such as the bytes of a binary frame that happened to hold a '%'), which is ignored. */
-int eembc_command(const char *command);
+/* Runs one command (without its '%') and returns 1 when it answered. Text it does not know is
+ * answered as MLPerf's reference firmware does, "e-[Unknown command: WORD]" then "m-ready",
+ * when answer_unknown is set; otherwise (it may be the bytes of a binary frame that happened
+ * to hold a '%') it is ignored and 0 returned. An empty command is always ignored. */
+int eembc_command(const char *command, int answer_unknown);
 
 #endif

@@ -5,6 +5,8 @@
  * with the CRC (CRC-16/CCITT-FALSE) over everything before it. COBS removes every 0x00
  * from the body, so a receiver that lost sync (noise, a dropped byte, a reset mid-frame)
  * is back in step at the next 0x00, and the CRC catches what got through corrupted.
+ * A frame may hold '%' but never only text: its byte 1 is the version (0x01). The MLPerf text
+ * receiver beside it (tinyml_device.c) relies on that to tell frames from text commands.
  * The same definition lives in tinyml/link/frame.py; change both or neither.
  */
 #ifndef TINYML_LINK_H

@@ -8,6 +8,7 @@ import serial
 from tinyml.boards import load_board
 from tinyml.errors import TinymlError
 from tinyml.link import open_device
+from tinyml.link.client import LINK_ERRORS, link_error_text
 
 
 @click.command("monitor")
@@ -36,8 +37,8 @@ def command(port: str, board_id: str | None, baud: int | None, live: bool, secon
         while deadline is None or time.monotonic() < deadline:
             try:
                 pending += link.read(4096)
-            except (OSError, serial.SerialException) as exc:
-                raise TinymlError(f"lost {port} ({exc}).") from None
+            except LINK_ERRORS as exc:
+                raise TinymlError(f"lost {port} ({link_error_text(exc)}).") from None
             *lines, pending = pending.replace(b"\x00", b"\n").split(b"\n")
             for line in lines:
                 text = line.strip(b"\r").decode("ascii", "replace")

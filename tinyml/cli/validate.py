@@ -8,6 +8,8 @@ import click
 from tinyml.boards import load_board
 from tinyml.validate import validate
 
+EXIT_DISAGREES = 3  # 1 is any TinymlError (tinyml.cli.main), 2 a usage error (click)
+
 
 @click.command("validate")
 @click.option("--run", "-r", "run_dir", required=True, type=click.Path(path_type=Path, exists=True),
@@ -23,7 +25,7 @@ from tinyml.validate import validate
 @click.option("--jobs", "-j", type=int, help="Emulated boards: instances run side by side "
               "[default: 3 for QEMU].")
 @click.option("--min-agreement", default=1.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Exit non-zero when fewer samples than this have output bytes identical to TFLM.")
+              help="Exit with 3 when fewer samples than this have output bytes identical to TFLM.")
 @click.option("--flash", "do_flash", is_flag=True, help="Real boards: upload the app first.")
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Report folder "
               "[default: RUN/validate-BOARD].")
@@ -34,12 +36,20 @@ def command(run_dir: Path, board_id: str, port: str | None, limit: int | None, r
     Reports the share of samples whose int8 outputs are byte for byte TFLM's (the first
     mismatch is saved for debugging), the accuracy (kws) or AUC and alarm rates (vibration)
     on the device, the device's own latency per stage, throughput and memory, as JSON and
-    HTML. Refuses a device whose model is not the run's.
+    HTML. Refuses a device whose model is not the run's. A validation that stops early keeps
+    a partial report, and the next one with the same options resumes from its samples.
 
     \b
     Examples:
       tinyml validate --run runs/kws-20261122-071513 --board emu-cortex-m4 --limit 500
       tinyml validate --run runs/vibration-... --board nano33ble --port /dev/ttyACM0 --flash
+
+    \b
+    Exit codes:
+      0  every sample validated, agreement at least --min-agreement
+      1  the board, its link or an input failed (a partial report is kept; run again to resume)
+      2  usage error: a missing or invalid option
+      3  agreement below --min-agreement: the board disagrees with TFLM
     """
     board = load_board(board_id)
     result = validate(run_dir, board, port=port, limit=limit, raw=raw, jobs=jobs, out_dir=out,
@@ -64,4 +74,4 @@ def command(run_dir: Path, board_id: str, port: str | None, limit: int | None, r
     if s["agreement"] < min_agreement:
         click.secho(f"Agreement {s['agreement']:.2%} is below --min-agreement {min_agreement:.2%}.",
                     fg="red", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_DISAGREES)

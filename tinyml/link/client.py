@@ -16,10 +16,28 @@ import serial
 
 from tinyml.errors import DeviceError, TinymlError
 from tinyml.link import frame as fr
+from tinyml.link.ports import check_url
+
+try:
+    import termios
+except ImportError:  # Windows: pyserial reports everything as SerialException there
+    termios = None
+
+# What a port raises when the board behind it goes away (reset, unplugged, emulator stopped).
+# pyserial lets termios.error out of flush() (tcdrain) when a pty or USB tty hangs up
+# mid-write; it is not an OSError.
+LINK_ERRORS = (OSError, serial.SerialException) + ((termios.error,) if termios else ())
 
 READ_SLICE_S = 0.02
 UNKNOWN_SEQ = 0xFF  # the device's seq in replies to frames too damaged to read
 MAX_DAMAGED_RESENDS = 20  # a link this noisy is broken, not unlucky
+
+
+def link_error_text(exc: BaseException) -> str:
+    """A link error as a reason: termios.error prints as a bare (errno, text) pair."""
+    if termios is not None and isinstance(exc, termios.error) and len(exc.args) == 2:
+        return str(exc.args[1])
+    return str(exc)
 
 
 def _open_hint(url: str) -> str:
@@ -65,7 +83,7 @@ class DeviceClient:
     def close(self) -> None:
         try:
             self.port.close()
-        except (OSError, serial.SerialException):
+        except LINK_ERRORS:
             pass
 
     def _next_seq(self) -> int:
@@ -75,8 +93,8 @@ class DeviceClient:
     def _read_frames(self) -> list[fr.Frame]:
         try:
             data = self.port.read(max(1, self.port.in_waiting))
-        except (OSError, serial.SerialException) as exc:
-            raise DeviceError(f"lost the connection to {self.url} ({exc}). "
+        except LINK_ERRORS as exc:
+            raise DeviceError(f"lost the connection to {self.url} ({link_error_text(exc)}). "
                               "Was the board reset or the emulator stopped?") from None
         return self.decoder.feed(data) if data else []
 
@@ -94,8 +112,8 @@ class DeviceClient:
             try:
                 self.port.write(wire)
                 self.port.flush()
-            except (OSError, serial.SerialException) as exc:
-                raise DeviceError(f"cannot write to {self.url} ({exc}).") from None
+            except LINK_ERRORS as exc:
+                raise DeviceError(f"cannot write to {self.url} ({link_error_text(exc)}).") from None
             outcome = self._await_reply(seq, msg_type, len(wire))
             if isinstance(outcome, fr.Frame):
                 return outcome
@@ -186,7 +204,9 @@ class DeviceClient:
 
 
 def open_device(url: str, baud: int = 115200, timeout: float = 2.0, retries: int = 3) -> DeviceClient:
-    """Opens a pyserial URL; a port that cannot be opened is a TinymlError naming the fix."""
+    """Opens a pyserial URL; a malformed URL, or a port that cannot be opened, is a TinymlError
+    naming the fix."""
+    check_url(url)
     try:
         port = serial.serial_for_url(url, baudrate=baud, timeout=READ_SLICE_S,
                                      write_timeout=timeout, do_not_open=True)

@@ -1,6 +1,7 @@
 """The host side of the MLPerf Tiny / EEMBC DUT text protocol, as the MLPerf Tiny runner speaks
-it: commands end with '%', a reply is every line up to the one holding "m-ready". Used by the
-tests to check that an app firmware is a valid MLPerf Tiny device under test."""
+it: commands end with '%', a reply is every line up to the one holding "m-ready" (text the
+device does not know gets "e-[Unknown command: WORD]" and m-ready). Used by the tests to check
+that an app firmware is a valid MLPerf Tiny device under test."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import serial
 
 from tinyml.errors import DeviceError
+from tinyml.link.ports import check_url
 
 CHUNK_BYTES = 31  # the runner sends 31 bytes (62 hex digits) per "db" command
 
@@ -19,6 +21,7 @@ class EembcDut:
     def __init__(self, url: str, baud: int = 115200, timeout: float = 10.0):
         self.url = url
         self.timeout = timeout
+        check_url(url)
         self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.05)
         self._pending = b""
 

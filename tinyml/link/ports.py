@@ -1,7 +1,9 @@
-"""Serial ports of this machine, and which board each one probably is (by USB VID:PID)."""
+"""Serial ports of this machine, which board each one probably is (by USB VID:PID), and the
+check of a port URL before pyserial opens it."""
 
 from __future__ import annotations
 
+import urllib.parse
 from dataclasses import dataclass
 
 from tinyml.boards import Board, list_boards
@@ -13,6 +15,50 @@ VENDORS = {
     "1a86": "WCH CH340 (ESP32 and clone boards)", "0403": "FTDI", "2e8a": "Raspberry Pi",
     "0483": "STMicroelectronics (ST-Link)", "1366": "SEGGER J-Link", "0d28": "Arm DAPLink",
 }
+
+
+URL_FORMS = ("Accepted forms: /dev/ttyACM0 or COM3 (a serial device), socket://HOST:PORT (an "
+             "emulator's UART over TCP), rfc2217://HOST:PORT (a serial port shared over the network).")
+PYSERIAL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep", "cp2110")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+URL_OPTIONS = {"socket": {"logging"}, "rfc2217": {"logging", "ign_set_control", "poll_modem", "timeout"}}
+
+
+def _url_problem(url: str) -> str | None:
+    """What is wrong with a network URL, in words; None for a fine one or a device path
+    (opening a path says whether it exists)."""
+    if "://" not in url:
+        return None
+    scheme = url.split("://", 1)[0]
+    if scheme not in PYSERIAL_SCHEMES:
+        return f"pyserial knows no '{scheme}://' URLs"
+    if scheme not in URL_OPTIONS:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    host, colon, port = parts.netloc.rpartition(":")
+    if not colon:
+        return "it has no port: add :PORT after the host"
+    if not host:
+        return f"it has no host before :{port}"
+    if not (port.isdigit() and 0 < int(port) < 65536):
+        return f"the port after the host must be a number from 1 to 65535, not {port!r}"
+    if parts.path:
+        return f"a {scheme}:// URL has no path ({parts.path!r})"
+    for key, values in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items():
+        if key not in URL_OPTIONS[scheme]:
+            return (f"a {scheme}:// URL takes the options {', '.join(sorted(URL_OPTIONS[scheme]))}, "
+                    f"not {key!r}")
+        if key == "logging" and any(value not in LOG_LEVELS for value in values):
+            return f"'logging' must be one of {', '.join(LOG_LEVELS)}"
+    return None
+
+
+def check_url(url: str) -> None:
+    """Refuses a malformed port URL in one line, before pyserial does so with the text of its
+    internals (`socket://host:abc` gives "'debug|info|warning|error'")."""
+    problem = _url_problem(url)
+    if problem:
+        raise TinymlError(f"the serial port URL {url} is malformed: {problem}. {URL_FORMS}")
 
 
 @dataclass

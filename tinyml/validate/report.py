@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import html
 import json
 from pathlib import Path
@@ -11,11 +12,24 @@ import numpy as np
 
 from tinyml.boards import Board
 from tinyml.link import frame as fr
+from tinyml.tools.fs import atomic_file
 from tinyml.validate.hil import DeviceResults, Samples
 
 
 def _stats(values: np.ndarray) -> dict:
     return {"min": float(np.min(values)), "median": float(np.median(values)), "max": float(np.max(values))}
+
+
+def done_part(samples: Samples, results: DeviceResults) -> tuple[Samples, DeviceResults]:
+    """The samples the device answered, and its answers: all of them unless a run gave up."""
+    done = results.done
+    if done is None or done.all():
+        return samples, results
+    return (dataclasses.replace(samples, inputs=samples.inputs[done], features=samples.features[done],
+                                labels=samples.labels[done], host_outputs=samples.host_outputs[done]),
+            dataclasses.replace(results, outputs=results.outputs[done], scores=results.scores[done],
+                                feature_ticks=results.feature_ticks[done],
+                                model_ticks=results.model_ticks[done], done=done[done]))
 
 
 def summarize(samples: Samples, results: DeviceResults, board: Board, run_metrics: dict) -> dict:
@@ -28,7 +42,7 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
         "input": "raw" if samples.kind == fr.INPUT_RAW else "features",
         "agreement": float(np.mean(same)) if len(same) else 0.0,
         "mismatched_samples": int(np.sum(~same)),
-        "samples_per_s": round(len(same) / results.seconds, 2) if results.seconds else 0.0,
+        "samples_per_s": round(results.sent / results.seconds, 2) if results.seconds else 0.0,
         "seconds": round(results.seconds, 2),
         "latency_unit": unit, "timer_per_tick": per_tick,
         "latency": {"model": _stats(results.model_ticks * per_tick)},
@@ -36,7 +50,7 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
                                                      "rx_buffer") if k in results.info},
         "device": {k: results.info.get(k) for k in ("firmware", "board", "build", "model")},
         "link": {"resends": results.resends, "emulator_restarts": results.restarts,
-                 "events": results.events},
+                 "resumed_samples": results.resumed, "events": results.events},
         "classes": samples.classes,
     }
     if samples.kind == fr.INPUT_RAW:
@@ -95,7 +109,8 @@ def write_report(summary: dict, results: DeviceResults, out_dir: Path) -> tuple[
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "validation.json"
-    json_path.write_text(json.dumps(summary, indent=2) + "\n")
+    with atomic_file(json_path) as staging:
+        staging.write_text(json.dumps(summary, indent=2) + "\n")
     rows = []
     for key, value in summary.items():
         if key in ("latency", "memory", "device", "link"):
@@ -104,16 +119,19 @@ def write_report(summary: dict, results: DeviceResults, out_dir: Path) -> tuple[
             value = f"{value:.4g}"
         rows.append(f"<tr><th>{html.escape(key)}</th><td>{html.escape(str(value))}</td></tr>")
     png = _latency_png(results, summary["latency_unit"], summary["timer_per_tick"], out_dir)
+    partial = "" if summary.get("complete", True) else \
+        f" of {summary['samples_planned']} (partial: the validation stopped early)"
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tinyml validation: {html.escape(summary['app'])} on {html.escape(summary['board'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:60em}}th{{text-align:left;padding-right:1em}}
 td,th{{border-bottom:1px solid #ddd;padding:.2em .5em}}</style></head><body>
 <h1>{html.escape(summary['app'])} on {html.escape(summary['board'])}</h1>
-<p>{summary['samples']} test samples; {summary['agreement']:.2%} with output bytes identical to TFLite Micro.</p>
+<p>{summary['samples']} test samples{partial}; {summary['agreement']:.2%} with output bytes identical to TFLite Micro.</p>
 <table>{''.join(rows)}</table>
 <h2>Latency</h2><img alt="latency histogram" src="data:image/png;base64,{png}">
 </body></html>
 """
     html_path = out_dir / "validation.html"
-    html_path.write_text(page)
+    with atomic_file(html_path) as staging:
+        staging.write_text(page)
     return json_path, html_path
