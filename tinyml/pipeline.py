@@ -12,6 +12,7 @@ run with nothing changed only rewrites the report.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -56,6 +57,13 @@ class PipelineResult:
         if self.app == "kws":
             lines.append(f"  accuracy   float {metrics['float_acc']:.2%}   int8 TFLM {metrics['int8_tflm_acc']:.2%}"
                          f"   on the device {validation['device_accuracy']:.2%} ({validation['samples']} clips)")
+            if "trained_on" in metrics:
+                lines.append(f"  data       trained on {metrics['trained_on']}; tested on {metrics['tested_on']}")
+            for path in sorted((self.run_dir / "evaluations").glob("*.json")):
+                with contextlib.suppress(OSError, ValueError, KeyError):
+                    ev = json.loads(path.read_text())
+                    lines.append(f"  also on    {ev['dataset']}: {ev['accuracy']:.2%} of {ev['clips']} clips, "
+                                 f"false accepts {ev['false_accept_rate']:.2%} (tinyml evaluate)")
         else:
             lines.append(f"  AUC        float {metrics['float_auc']:.4f}   int8 TFLM {metrics['int8_tflm_auc']:.4f}"
                          f"   on the device {validation['device_auc']:.4f} ({validation['samples']} windows)")
@@ -125,13 +133,21 @@ class _State:
 
 def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | None = None,
                  quick: bool = False, limit: int | None = None, runs_root: Path | str = "runs",
-                 progress: bool = True, echo: Callable[[str], None] = print) -> PipelineResult:
+                 progress: bool = True, echo: Callable[[str], None] = print,
+                 dataset: str | None = None) -> PipelineResult:
     """Every stage for `app` on `board`, skipping what is up to date. `quick` trains small on a
-    small set and validates 100-150 samples; `limit` caps the validated samples."""
+    small set and validates 100-150 samples; `limit` caps the validated samples; `dataset` (a
+    dataset folder, or the name of a downloaded one: speech-commands) replaces the config's."""
     if app not in QUICK:
         raise TinymlError(f"unknown app {app!r}: choose kws or vibration")
     cls = KwsTrainConfig if app == "kws" else VibrationTrainConfig
     cfg = QUICK[app][0] if quick and config is None else load_config(cls, config)  # before any work
+    if dataset is not None:
+        from dataclasses import replace
+
+        from tinyml.datasets.download import dataset_folder
+
+        cfg = replace(cfg, dataset=str(dataset_folder(dataset, app)))
     from tinyml.train import kws, vibration
 
     board = board if isinstance(board, Board) else load_board(board)

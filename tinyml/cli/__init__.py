@@ -26,9 +26,11 @@ def cli() -> None:
     \b
     The pipeline, one command per stage:
       tinyml datasets make kws           synthetic keyword audio (or import a real set)
+      tinyml datasets download speech-commands   the real Speech Commands v0.02 (needs internet)
       tinyml features kws -o f.npz       the front-end's int8 features
       tinyml train kws                   Keras model -> int8 TFLite, checked in TFLite Micro
       tinyml evaluate runs/kws-...       float / TFLite int8 / TFLM int8 side by side
+      tinyml evaluate RUN --dataset DIR  score a run on any data (real recordings too)
       tinyml compile model.tflite -o DIR  an int8 model becomes plain C (our engine)
       tinyml boards                      what you can build for
       tinyml build -b B --app A --run R  the firmware for a board, with its memory budget

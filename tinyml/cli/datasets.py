@@ -21,6 +21,9 @@ def command() -> None:
     Examples:
       tinyml datasets make kws                       # espeak-ng keywords, cached
       tinyml datasets make vibration --seed 1
+      tinyml datasets download speech-commands       # v0.02, 2.4 GB: `tinyml run kws --dataset
+                                                     #   speech-commands` trains on it
+      tinyml datasets download speech-commands-test  # its test set, for `tinyml evaluate`
       tinyml datasets import speech-commands ~/speech_commands_v0.02 -o datasets/cache/sc
       tinyml datasets import cwru ~/cwru -o datasets/cache/cwru
       tinyml datasets show kws --png kws.png
@@ -67,11 +70,18 @@ def make(kind: str, seed: int, clips_per_class: int | None, silence_clips: int |
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Dataset folder to write "
               "[default: datasets/cache/<layout>].")
 @click.option("--rate", default=12000, show_default=True, help="CWRU: the files' sample rate.")
-def import_(layout: str, source: Path, out: Path | None, rate: int) -> None:
-    """Import a real dataset from its published layout."""
+@click.option("--split", type=click.Choice(SPLITS), help="Speech Commands without validation_list.txt "
+              "and testing_list.txt (the official test set): the split its clips go into [default: test].")
+def import_(layout: str, source: Path, out: Path | None, rate: int, split: str | None) -> None:
+    """Import a real dataset from its published layout.
+
+    Speech Commands: v0.02 or v0.01 (a folder per word, _background_noise_ and the two lists), or
+    the official test set (a folder per class, _silence_ and _unknown_ included, no lists)."""
     if layout == "speech-commands":
-        dataset = import_speech_commands(source)
+        dataset = import_speech_commands(source, split=split)
     else:
+        if split:
+            raise TinymlError("--split is for speech-commands; CWRU is split by recording")
         dataset = import_cwru(source, source_rate=rate)
     out = out or cache_dir() / layout
     save(dataset, out)
@@ -79,10 +89,48 @@ def import_(layout: str, source: Path, out: Path | None, rate: int) -> None:
 
 
 def resolve(name: str) -> Path:
-    """A dataset folder, or `kws` / `vibration` for the default synthetic ones."""
+    """A dataset folder, `kws` / `vibration` for the default synthetic ones, or a downloaded one."""
+    from tinyml.datasets.download import PUBLISHED, named
+
     if name in ("kws", "vibration"):
         return dataset_folder(name, KwsConfig() if name == "kws" else VibrationConfig())
-    return Path(name)
+    return named(name) if name in PUBLISHED else Path(name)
+
+
+@command.command("download")
+@click.argument("name", type=click.Choice(["speech-commands", "speech-commands-test"]))
+@click.option("--url", help="Where to fetch the archive from instead (a mirror) [default: its "
+              "official location].")
+@click.option("--sha256", help="The archive's sha256, when it is not the published file (a "
+              "mirror's own); the published archives' checksums are built in.")
+@click.option("--max-bytes", type=click.IntRange(1), default=3_000_000_000, show_default=True,
+              help="The largest archive taken; it may unpack to 3 times that.")
+@click.option("--retries", type=click.IntRange(0), default=3, show_default=True,
+              help="Times a cut transfer is resumed before giving up (the next run resumes too).")
+@click.option("--force", is_flag=True, help="Download, unpack and import again.")
+def download(name: str, url: str | None, sha256: str | None, max_bytes: int, retries: int,
+             force: bool) -> None:
+    """Download a published dataset, check it, unpack it and import it, in one command.
+
+    \b
+    speech-commands       Speech Commands v0.02 (2.4 GB): 35 words, with its validation and
+                          test lists; train on it with `tinyml run kws --dataset speech-commands`
+    speech-commands-test  its official test set (113 MB): the 12 classes, for
+                          `tinyml evaluate RUN --dataset speech-commands-test`
+
+    From http://download.tensorflow.org/data/ (or --url), with a progress bar, into the dataset
+    cache (TINYML_DATA, else datasets/cache/): the archive and its unpacked folder in
+    downloads/, the imported set in speech-commands[-test]/. A cut transfer is resumed from its
+    .part file (HTTP Range). The archives are checked against the size and sha256 published by
+    TensorFlow Datasets; an archive of another name (a --url) without --sha256 is checked against
+    the length the server announces and its sha256 is recorded in the cache on first download,
+    so a later use of that copy is checked against it. Unpacking refuses members that would
+    land outside its folder (tarfile's "data" filter).
+    """
+    from tinyml.datasets.download import download_dataset
+
+    download_dataset(name, url=url, sha256=sha256, max_bytes=max_bytes, retries=retries, force=force,
+                     echo=click.echo)
 
 
 @command.command("show")

@@ -18,8 +18,10 @@ from tinyml.pipeline import run_pipeline
 @click.option("--limit", "-n", type=int, help="Validate this many test samples [default: all].")
 @click.option("--runs", "runs_root", type=click.Path(path_type=Path), default=Path("runs"),
               show_default=True, help="Where runs and the pipeline's state live.")
+@click.option("--dataset", help="Train on this dataset folder, or on `speech-commands` (what "
+              "`tinyml datasets download speech-commands` imported) [default: the config's, else synthetic].")
 def command(app: str, board_id: str, config: Path | None, quick: bool, limit: int | None,
-            runs_root: Path) -> None:
+            runs_root: Path, dataset: str | None) -> None:
     """Run every stage: data, training and int8 conversion (checked in TFLite Micro), the
     compiled C model in a firmware for the board, validation on the board, and a report.
 
@@ -32,8 +34,9 @@ def command(app: str, board_id: str, config: Path | None, quick: bool, limit: in
       tinyml run vibration --board emu-arduino-mega
       tinyml run kws --quick                      # a first look in a few minutes
       tinyml run kws --config my-words/config.toml
+      tinyml run kws --dataset speech-commands    # after `tinyml datasets download speech-commands`
     """
     result = run_pipeline(app, board_id, config=config, quick=quick, limit=limit,
-                          runs_root=runs_root, echo=click.echo)
+                          runs_root=runs_root, echo=click.echo, dataset=dataset)
     click.echo("")
     click.echo(result.summary())

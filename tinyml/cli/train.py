@@ -18,7 +18,10 @@ def summary(metrics: dict) -> list[str]:
     if metrics["app"] == "kws":
         lines.append(f"accuracy      float {metrics['float_acc']:.2%}   int8 TFLite "
                      f"{metrics['int8_tflite_acc']:.2%}   int8 TFLM {metrics['int8_tflm_acc']:.2%}"
-                     f"   ({metrics['test_examples']} test clips, unheard voices)")
+                     f"   ({metrics['test_examples']} test clips)")
+        if "trained_on" in metrics:
+            lines.append(f"data          trained on {metrics['trained_on']}; tested on "
+                         f"{metrics['tested_on']}")
     else:
         lines.append(f"ROC AUC       float {metrics['float_auc']:.3f}   int8 TFLite "
                      f"{metrics['int8_tflite_auc']:.3f}   int8 TFLM {metrics['int8_tflm_auc']:.3f}")
@@ -45,7 +48,8 @@ def summary(metrics: dict) -> list[str]:
 @click.option("--epochs", type=int)
 @click.option("--size", type=click.Choice(["default", "small"]), help="KWS model size.")
 @click.option("--seed", type=int)
-@click.option("--dataset", help="A dataset folder (e.g. an imported one) instead of the synthetic set.")
+@click.option("--dataset", help="A dataset folder (e.g. an imported one), or `speech-commands` once "
+              "downloaded, instead of the synthetic set.")
 @click.option("--runs", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Where run folders go.")
 def train_command(app, config_path, epochs, size, seed, dataset, runs) -> None:
@@ -58,8 +62,13 @@ def train_command(app, config_path, epochs, size, seed, dataset, runs) -> None:
       tinyml train kws
       tinyml train kws --size small --epochs 20
       tinyml train vibration --dataset datasets/cache/cwru
+      tinyml train kws --dataset speech-commands   # after `tinyml datasets download speech-commands`
     """
     # the config is checked before anything is imported, generated or trained
+    if dataset is not None:
+        from tinyml.datasets.download import dataset_folder
+
+        dataset = str(dataset_folder(dataset, app))
     if app == "kws":
         cfg = load_config(KwsTrainConfig, config_path, epochs=epochs, size=size, seed=seed, dataset=dataset)
         from tinyml.train import kws as trainer
@@ -74,11 +83,64 @@ def train_command(app, config_path, epochs, size, seed, dataset, runs) -> None:
         click.echo("  " + line)
 
 
+def evaluation_lines(result: dict) -> list[str]:
+    """Accuracy, keyword accuracy, false accepts, per class, and the confusion matrix."""
+
+    def pct(v) -> str:
+        return "-" if v is None else f"{v:.2%}"
+
+    classes = result["classes"]
+    lines = [f"accuracy      {pct(result['accuracy'])} of {result['clips']} clips (split {result['split']} "
+             f"of {result['dataset']})",
+             f"keywords      {pct(result['keyword_accuracy'])} of {result['keyword_clips']} keyword clips",
+             f"false accepts {pct(result['false_accept_rate'])}: {result['false_accepts']} of "
+             f"{result['non_keyword_clips']} _silence_/_unknown_ clips taken for a keyword"]
+    per_class = [f"{c} {pct(result['per_class_accuracy'][c])}" for c in classes]
+    for i in range(0, len(per_class), 6):
+        lines.append(("per class     " if i == 0 else " " * 14) + "  ".join(per_class[i:i + 6]))
+    short = [{"_silence_": "sil", "_unknown_": "unk"}.get(c, c) for c in classes]
+    lines += ["confusion (rows: true class, columns: predicted)",
+              " " * 10 + "".join(f"{c:>6}" for c in short)]
+    lines += [f"{c:<10}" + "".join(f"{v:>6}" for v in row) for c, row in zip(classes, result["confusion"])]
+    return lines
+
+
 @click.command("evaluate")
 @click.argument("run", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print metrics.json as it is.")
-def evaluate_command(run: Path, as_json: bool) -> None:
-    """Show a run's metrics: float, TFLite int8 and TFLM int8 side by side."""
+@click.option("--dataset", help="Score the run's int8 model (in TFLite Micro) on this: a tinyml dataset "
+              "folder, a Speech Commands folder (a folder per word, as published), or "
+              "speech-commands / speech-commands-test once downloaded.")
+@click.option("--split", type=click.Choice(["test", "all"]), help="With --dataset: its test split or all "
+              "its clips [default: the test split of a dataset that has one, else all].")
+@click.option("--json", "as_json", is_flag=True, help="Print metrics.json (with --dataset: the "
+              "evaluation) as it is.")
+def evaluate_command(run: Path, dataset: str | None, split: str | None, as_json: bool) -> None:
+    """Show a run's metrics: float, TFLite int8 and TFLM int8 side by side. With --dataset,
+    score its int8 model in TFLite Micro, through the run's own front-end, on other data:
+    accuracy, per class, the confusion matrix and the false accepts (_silence_ and _unknown_
+    clips taken for a keyword), written to RUN/evaluations/<dataset>.json, where the run's
+    report shows it.
+
+    \b
+    Examples:
+      tinyml evaluate runs/kws-20250101-120000
+      tinyml evaluate runs/kws-20250101-120000 --dataset speech-commands-test
+      tinyml evaluate runs/kws-20250101-120000 --dataset ~/speech_commands_v0.02 --split all
+    """
+    if dataset is not None:
+        from tinyml.train.evaluate import evaluate_on
+
+        result = evaluate_on(run, dataset, split, progress=not as_json)
+        if as_json:
+            click.echo(json.dumps(result, indent=2))
+            return
+        click.secho(f"{run} on {result['path']}", bold=True)
+        for line in evaluation_lines(result):
+            click.echo("  " + line)
+        click.echo(f"Wrote {result['file']}")
+        return
+    if split is not None:
+        raise TinymlError("--split is for --dataset: the run's own metrics are on its test split")
     try:
         metrics = read_metrics(run)
     except (OSError, ValueError):

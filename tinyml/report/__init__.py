@@ -46,6 +46,38 @@ def _feature_examples(device, metrics: dict, classes: list[str]) -> tuple[np.nda
     return examples, [classes[int(device["labels"][i])] for i in picked]
 
 
+def _evaluations(run_dir: Path, out: Path) -> str:
+    """The section for RUN/evaluations/*.json (`tinyml evaluate RUN --dataset DIR`): a row per
+    evaluation and its confusion matrix; nothing when there is none."""
+    from tinyml.errors import warn
+
+    rows, figures = [], []
+    for path in sorted((run_dir / "evaluations").glob("*.json")):
+        try:
+            result = json.loads(path.read_text())
+            confusion = np.array(result["confusion"], dtype=int)
+            rows.append([result["dataset"], result["split"], result["clips"], _pct(result["accuracy"]),
+                         _pct(result["keyword_accuracy"]), f"{_pct(result['false_accept_rate'])} "
+                         f"({result['false_accepts']} of {result['non_keyword_clips']})"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            warn(f"{path} is unreadable ({exc}): left out of the report")
+            continue
+        true, pred = np.nonzero(confusion)  # the clips back from their counts, for the plot helper
+        counts = confusion[true, pred]
+        png = out / f"evaluation-{path.stem}.png"
+        plots.confusion_png(np.repeat(true, counts), np.repeat(pred, counts), result["classes"], png,
+                            f"int8 in TFLM on {result['dataset']} ({result['split']}): "
+                            f"{_pct(result['accuracy'])} of {result['clips']} clips")
+        figures.append(_img(png, f"Confusion matrix on {result['dataset']} ({result['split']}), int8 in TFLM"))
+    if not rows:
+        return ""
+    return ("<h2>Evaluations</h2><p>The int8 model in TFLite Micro on other data "
+            "(<code>tinyml evaluate RUN --dataset DIR</code>); a false accept is a _silence_ or "
+            "_unknown_ clip taken for a keyword.</p>"
+            + _table(rows, ["dataset", "split", "clips", "accuracy", "keyword accuracy", "false accepts"])
+            + "".join(figures))
+
+
 def build_report(run_dir: Path, board_id: str) -> Path:
     """Writes RUN/report.html and its PNGs (RUN/report/); returns the page's path."""
     run_dir = Path(run_dir)
@@ -76,6 +108,8 @@ def build_report(run_dir: Path, board_id: str) -> Path:
         quality = [["float (Keras)", _pct(metrics["float_acc"])], ["int8 TFLite", _pct(metrics["int8_tflite_acc"])],
                    ["int8 TFLite Micro", _pct(metrics["int8_tflm_acc"])],
                    [f"int8 on {board_id}", _pct(validation["device_accuracy"])]]
+        if "trained_on" in metrics:
+            quality += [["trained on", metrics["trained_on"]], ["tested on", metrics["tested_on"]]]
     else:
         from tinyml.train.vibration import roc
 
@@ -141,6 +175,7 @@ img {{ max-width: 100%; }}
 <p>Run <code>{html.escape(run_dir.name)}</code>: {validation['samples']} test samples sent to the board,
 {_pct(validation['agreement'])} of them with output bytes identical to TFLite Micro.</p>
 <h2>Quality</h2>{_table(quality, ["model", "score"])}
+{_evaluations(run_dir, out)}
 <h2>Model and board</h2>{_table(facts, ["", ""])}
 <h2>Plots</h2>{''.join(figures)}
 <h2>Layers</h2>{_table(layer_rows, ["#", "op", "kernel", "output", "MACs", "arena offset", "in place"])}
