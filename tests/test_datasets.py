@@ -33,14 +33,70 @@ def test_synthetic_kws_is_deterministic_and_complete(kws):
     assert kws.x.dtype == np.int16 and kws.x.shape[1] == 16000
     assert kws.classes == CLASSES and len(CLASSES) == 12
     per_class = np.bincount(kws.labels, minlength=12)
-    assert np.all(per_class == 24)
+    assert np.all(per_class[:11] == 24)
+    assert per_class[CLASSES.index("_unknown_")] == 24 * SMALL_KWS.unknown_factor == 60
     assert np.abs(kws.x).max() > 1000  # not silent
 
 
+def voices_by_split(data) -> dict[int, set[str]]:
+    names = data.meta["group_voices"]
+    return {s: {names[g] for g in set(data.groups[(data.split == s) & (data.groups >= 0)])}
+            for s in range(3)}
+
+
 def test_synthetic_kws_test_voices_are_unheard_in_training(kws):
-    voices = {s: set(kws.groups[(kws.split == s) & (kws.groups >= 0)]) for s in range(3)}
-    assert voices[0] and voices[2]
-    assert not voices[0] & voices[2] and not voices[0] & voices[1]
+    """espeak-ng's test voices are unheard in training; the other engines' few real speakers
+    say other utterances in every split."""
+    voices = voices_by_split(kws)
+    espeak = {s: {v for v in vs if v.startswith("espeak-ng:")} for s, vs in voices.items()}
+    assert espeak[0] and espeak[2]
+    assert not espeak[0] & espeak[2] and not espeak[0] & espeak[1]
+    assert {v.split(":")[0] for v in voices[0]} == set(SMALL_KWS.engines)
+
+
+def test_leave_one_engine_out_tests_on_that_engine_alone():
+    data = make_kws(KwsConfig(clips_per_class=12, silence_clips=12, seed=3, test_engine="flite"),
+                    progress=False)
+    engines = {s: {v.split(":")[0] for v in vs} for s, vs in voices_by_split(data).items()}
+    assert engines[2] == {"flite"}
+    assert "flite" not in engines[0] | engines[1] and len(engines[0]) == 3
+    assert data.meta["test_voices"] == "flite only, left out of training"
+
+
+def test_synthetic_silence_spans_digital_zero_to_loud_noise():
+    from tinyml.datasets.kws_synth import silence
+
+    rng = np.random.default_rng(0)
+    pool = [np.sin(np.arange(4000) / 7.0)]  # stands in for babble
+    rms = np.array([np.sqrt(np.mean(silence(rng, pool).astype(float) ** 2)) for _ in range(400)])
+    assert np.sum(rms == 0) >= 15                      # digital zero
+    assert np.sum((rms > 0) & (rms < 10)) >= 40        # a few LSB of converter noise
+    assert np.sum(rms > 3000) >= 20                    # loud machine noise
+    assert rms.max() < 32767 * 0.5
+
+
+def test_unknown_words_hold_near_misses_of_every_keyword_and_no_keyword():
+    from tinyml.datasets.kws_synth import NEAR_MISSES, UNKNOWN_WORDS
+
+    assert set(NEAR_MISSES) == set(KEYWORDS)
+    assert all(set(words) <= set(UNKNOWN_WORDS) for words in NEAR_MISSES.values())
+    assert not set(UNKNOWN_WORDS) & set(KEYWORDS)
+    assert len(set(UNKNOWN_WORDS)) >= 100
+
+
+def test_augmentations_do_what_they_say():
+    from tinyml.datasets import audio
+
+    rng = np.random.default_rng(1)
+    x = np.sin(2 * np.pi * 440 * np.arange(8000) / 16000)
+    assert audio.speed(x, 1.25).size == 6400 and audio.speed(x, 0.8).size == 10000
+    assert np.sqrt(np.mean(audio.at_level(x, -20) ** 2)) == pytest.approx(0.1, rel=1e-6)
+    assert np.abs(audio.clip_hard(rng, x)).max() < 0.9
+    t = np.arange(16000) / 16000
+    for f, kept in ((20, False), (1000, True), (7900, False)):
+        tone = np.sin(2 * np.pi * f * t)
+        out = np.mean([np.std(audio.microphone(np.random.default_rng(k), tone)[4000:]) for k in range(8)])
+        assert (out > 0.3 * np.std(tone)) == kept, (f, out)
 
 
 def test_bearing_frequencies_match_cwru_published_values():

@@ -71,9 +71,10 @@ def hum(rng: np.random.Generator, n: int, rate: int = RATE) -> np.ndarray:
     return x / (np.sqrt(np.mean(x ** 2)) + 1e-12)
 
 
-def reverb(rng: np.random.Generator, x: np.ndarray, rate: int = RATE) -> np.ndarray:
-    """A small room: the dry signal plus an exponentially decaying noise tail (RT60 0.1-0.4 s)."""
-    rt60 = rng.uniform(0.1, 0.4)
+def reverb(rng: np.random.Generator, x: np.ndarray, rate: int = RATE,
+           rt60_s: tuple[float, float] = (0.1, 0.4)) -> np.ndarray:
+    """A room: the dry signal plus an exponentially decaying noise tail (RT60 in rt60_s)."""
+    rt60 = rng.uniform(*rt60_s)
     n = int(rt60 * rate)
     t = np.arange(n) / rate
     ir = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
@@ -90,3 +91,48 @@ def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarra
 
 def to_int16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+
+
+def speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Speed perturbation: played `factor` times faster, so tempo, pitch and formants all move
+    together, as between a small and a large vocal tract (Ko et al., 2015)."""
+    up = 100
+    down = max(1, int(round(up * factor)))
+    return signal.resample_poly(np.asarray(x, dtype=np.float64), up, down)
+
+
+def microphone(rng: np.random.Generator, x: np.ndarray, rate: int = RATE) -> np.ndarray:
+    """A cheap microphone and its amplifier: a band-limited response (high-pass 50-400 Hz,
+    low-pass 2.5-7.5 kHz, random orders), a resonance or dip of up to +-8 dB somewhere in
+    300-4000 Hz, and sometimes a DC offset."""
+    low = rng.uniform(50, 400)
+    high = rng.uniform(2500, min(7500, rate / 2 - 200))
+    sos = signal.butter(int(rng.integers(1, 4)), [low, high], btype="bandpass", fs=rate, output="sos")
+    y = signal.sosfilt(sos, x)
+    f0, gain_db, q = rng.uniform(300, 4000), rng.uniform(-8, 8), rng.uniform(0.7, 3.0)
+    b, a = _peaking(f0, gain_db, q, rate)
+    y = signal.lfilter(b, a, y)
+    if rng.random() < 0.1:
+        y = y + rng.uniform(-0.01, 0.01) * (np.abs(y).max() + 1e-12)
+    return y
+
+
+def _peaking(f0: float, gain_db: float, q: float, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The audio-EQ-cookbook peaking filter (R. Bristow-Johnson)."""
+    amp = 10 ** (gain_db / 40)
+    w0 = 2 * np.pi * f0 / rate
+    alpha = np.sin(w0) / (2 * q)
+    b = np.array([1 + alpha * amp, -2 * np.cos(w0), 1 - alpha * amp])
+    a = np.array([1 + alpha / amp, -2 * np.cos(w0), 1 - alpha / amp])
+    return b / a[0], a / a[0]
+
+
+def at_level(x: np.ndarray, dbfs: float) -> np.ndarray:
+    """x scaled to an RMS of `dbfs` dB relative to full scale."""
+    return x * (10 ** (dbfs / 20) / (np.sqrt(np.mean(x ** 2)) + 1e-12))
+
+
+def clip_hard(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """An overdriven input stage: the loudest part flattened at a random level."""
+    limit = rng.uniform(0.3, 0.9) * (np.abs(x).max() + 1e-12)
+    return np.clip(x, -limit, limit)

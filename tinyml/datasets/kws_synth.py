@@ -1,37 +1,50 @@
-"""Keyword-spotting data made offline: espeak-ng speaks the words, numpy makes the room.
+"""Keyword-spotting data made offline: four speech engines say the words, numpy makes the room.
 
-Each base utterance is one word spoken by one voice (an English accent and an espeak-ng voice
-variant, at a random rate and pitch). Voices are split 70/15/15 into train/val/test, so the
-test set holds voices training never heard. Every clip then gets its own time shift, gain,
-background (coloured noise, mains hum, or babble made from other words) at a random SNR, and
-sometimes reverberation. Everything follows from the seed.
+Each base utterance is one word said by one voice of one engine (espeak-ng's accents and
+variants, festival's and flite's diphone and statistical voices of real speakers, piper's
+neural voice), at a random speed and pitch. espeak-ng's voices are split 70/15/15 into
+train/val/test, so the test set holds voices training never heard; `test_engine` instead leaves
+one engine out of training and tests on it alone. Every clip then gets another speaker's
+vocal tract (speed perturbation), a time shift, a room, a cheap microphone, a level from
+whispered to shouted, background noise (coloured, hum, babble of other words) at a random SNR,
+and sometimes clipping. Silence spans digital zero to loud noise. Everything follows from the seed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from tinyml.datasets import audio
+from tinyml.datasets import audio, tts
 from tinyml.datasets.store import SPLITS, Dataset
 from tinyml.errors import TinymlError
 from tinyml.tools import proc
 
 KEYWORDS = ["down", "go", "left", "no", "off", "on", "right", "stop", "up", "yes"]
 CLASSES = KEYWORDS + ["_silence_", "_unknown_"]  # the MLPerf Tiny KWS order
-UNKNOWN_WORDS = ["bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin",
-                 "nine", "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero",
-                 "learn", "follow", "forward", "visual", "backward"]
-ACCENTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
-           "en-029", "en-us-nyc"]
-ESPEAK_RATE = 22050
+# Speech Commands' other words, near misses of each keyword (what a spotter must not take for
+# it), and everyday words: the unknown class has to look like the rest of the language.
+SPEECH_COMMANDS_OTHERS = ["bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house",
+                          "marvin", "nine", "one", "seven", "sheila", "six", "three", "tree", "two",
+                          "wow", "zero", "learn", "follow", "forward", "visual", "backward"]
+NEAR_MISSES = {
+    "down": ["town", "gown", "dawn", "noun", "brown"], "go": ["goat", "grow", "glow", "ghost", "gold"],
+    "left": ["lift", "loft", "laughed", "lest", "theft"], "no": ["know", "now", "snow", "note", "new"],
+    "off": ["of", "cough", "oft", "scoff", "awe"], "on": ["an", "in", "own", "upon", "honor"],
+    "right": ["write", "bright", "white", "ride", "light"], "stop": ["stock", "shop", "top", "step", "spot"],
+    "up": ["cup", "pup", "hub", "uh", "oops"], "yes": ["yet", "yeah", "less", "mess", "chess"],
+}
+EVERYDAY_WORDS = ["hello", "okay", "please", "thanks", "water", "music", "light", "open", "close",
+                  "start", "play", "pause", "next", "back", "morning", "night", "coffee", "phone",
+                  "table", "window", "door", "garden", "money", "paper", "little", "under", "over",
+                  "maybe", "never", "always", "people", "really", "about", "around", "again",
+                  "yellow", "orange", "purple", "green", "kitchen", "minute", "second", "number",
+                  "question", "answer", "computer", "weather", "tomorrow", "yesterday", "seventy"]
+UNKNOWN_WORDS = SPEECH_COMMANDS_OTHERS + [w for ws in NEAR_MISSES.values() for w in ws] + EVERYDAY_WORDS
 
 
 @dataclass(frozen=True)
@@ -40,48 +53,47 @@ class KwsConfig:
     silence_clips: int = 1000
     augmentations_per_utterance: int = 2
     seed: int = 0
-    snr_db: tuple[float, float] = (5.0, 30.0)
-    reverb_probability: float = 0.3
+    snr_db: tuple[float, float] = (0.0, 35.0)
+    noise_probability: float = 0.85     # the rest: the room's own faint noise floor only
+    reverb_probability: float = 0.5
+    rt60_s: tuple[float, float] = (0.05, 0.7)
+    speed: tuple[float, float] = (0.82, 1.2)  # speaker/vocal-tract and rate perturbation
+    level_dbfs: tuple[float, float] = (-45.0, -8.0)  # from a far, quiet talker to a shout
+    clip_probability: float = 0.08
+    pitch: tuple[float, float] = (0.8, 1.25)   # the engine's own pitch control (or tape speed)
+    engines: tuple[str, ...] = ("espeak-ng", "festival", "flite", "piper")
+    test_engine: str = ""               # leave-one-engine-out: that engine alone is the test split
+    unknown_factor: float = 2.5         # unknown clips per keyword clip: the world is mostly other words
+    recipe: int = 2                     # bumped when the generator changes what it makes
 
     def key(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:10]
 
 
-def voice_variants() -> list[str]:
-    """espeak-ng's voice variants (m1..m7, f1..f5, croak, klatt, ...), as installed."""
-    try:
-        out = subprocess.run(["espeak-ng", "--voices=variant"], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
-    except FileNotFoundError:
-        raise TinymlError("espeak-ng is not installed: `make setup` installs it "
-                          "(Debian package espeak-ng).") from None
-    names = [line.split()[-1].removeprefix("!v/") for line in out.splitlines()[1:] if line.strip()]
-    return sorted(n for n in names if n)
+ENGINE_SHARE = {"espeak-ng": 0.4, "festival": 0.2, "flite": 0.2, "piper": 0.2}
 
 
-def voices_by_split(seed: int) -> dict[str, list[str]]:
-    """Every accent+variant voice, assigned to one split by a hash (70/15/15)."""
-    out: dict[str, list[str]] = {s: [] for s in SPLITS}
-    for accent in ACCENTS:
-        for variant in voice_variants():
-            voice = f"{accent}+{variant}"
-            bucket = int(hashlib.sha256(f"{seed}:{voice}".encode()).hexdigest(), 16) % 100
+def voices_by_split(seed: int, engines: tuple[str, ...], test_engine: str = "") -> dict[str, list]:
+    """(engine, voice) pairs by split. espeak-ng's hundreds of voices are split 70/15/15 by a
+    hash, so the test voices are unheard in training; the other engines have a few real
+    speakers each, so every split gets all of them (their utterances differ). With a
+    test_engine, that engine is the whole test split and nothing else."""
+    out: dict[str, list] = {s: [] for s in SPLITS}
+    for engine in engines:
+        voices = [(engine, v) for v in tts.ENGINES[engine].voices()]
+        if test_engine:
+            out["test" if engine == test_engine else "train"].extend(voices)
+            if engine != test_engine:
+                out["val"].extend(voices)
+            continue
+        if engine != "espeak-ng":
+            for split in SPLITS:
+                out[split].extend(voices)
+            continue
+        for voice in voices:
+            bucket = int(hashlib.sha256(f"{seed}:{voice[1]}".encode()).hexdigest(), 16) % 100
             out["train" if bucket < 70 else "val" if bucket < 85 else "test"].append(voice)
     return out
-
-
-def speak(job: tuple[str, str, int, int]) -> np.ndarray:
-    """One word by one voice, at 16 kHz, leading and trailing silence trimmed (float, peak 1)."""
-    word, voice, rate, pitch = job
-    with tempfile.TemporaryDirectory(prefix="tinyml-espeak-") as tmp:
-        path = Path(tmp) / "word.wav"
-        done = proc.run(["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-w",
-                         str(path), word], timeout=30, what=f"speaking with voice {voice}")
-        if done.returncode != 0:
-            raise TinymlError(f"espeak-ng failed for voice {voice}: {done.stderr[-200:]}")
-        raw = audio.read_wav(path, rate=None).astype(np.float64)
-    x = audio.trim(audio.resample(raw, ESPEAK_RATE))
-    return x / (np.abs(x).max() + 1e-9)
 
 
 def place(rng: np.random.Generator, utterance: np.ndarray) -> np.ndarray:
@@ -93,8 +105,9 @@ def place(rng: np.random.Generator, utterance: np.ndarray) -> np.ndarray:
     return clip
 
 
-def background(rng: np.random.Generator, babble_pool: list[np.ndarray]) -> np.ndarray:
-    kind = rng.integers(0, 5)
+def background(rng: np.random.Generator, babble_pool: list[np.ndarray], kind: int | None = None) -> np.ndarray:
+    """Unit-RMS background: white, pink or brown noise, mains hum, or babble (kind 0-4)."""
+    kind = int(rng.integers(0, 5)) if kind is None else kind
     if kind < 3:
         return audio.coloured_noise(rng, audio.CLIP, float(kind))  # white, pink, brown
     if kind == 3:
@@ -105,35 +118,70 @@ def background(rng: np.random.Generator, babble_pool: list[np.ndarray]) -> np.nd
 
 def augment(rng: np.random.Generator, utterance: np.ndarray, cfg: KwsConfig,
             babble_pool: list[np.ndarray]) -> np.ndarray:
-    x = place(rng, utterance) * 10 ** (rng.uniform(-12, 0) / 20) * 0.5
+    """One utterance as a microphone in a room might hear it: another speaker (speed
+    perturbation), a time shift, reverberation, a cheap microphone's response, a level from
+    whispered to shouted, background noise at a random SNR (or only a faint floor), clipping."""
+    x = place(rng, audio.speed(utterance, rng.uniform(*cfg.speed)))
     if rng.random() < cfg.reverb_probability:
-        x = audio.reverb(rng, x)
-    x = audio.mix_at_snr(x, background(rng, babble_pool), rng.uniform(*cfg.snr_db))
+        x = audio.reverb(rng, x, rt60_s=cfg.rt60_s)
+    x = audio.at_level(audio.microphone(rng, x), rng.uniform(*cfg.level_dbfs))
+    noise = background(rng, babble_pool)
+    if rng.random() < cfg.noise_probability:
+        x = audio.mix_at_snr(x, noise, rng.uniform(*cfg.snr_db))
+    else:
+        x = x + noise * 10 ** (rng.uniform(-90, -60) / 20)
+    if rng.random() < cfg.clip_probability:
+        x = audio.clip_hard(rng, x * 10 ** (rng.uniform(6, 20) / 20))
     return audio.to_int16(x)
 
 
+def silence(rng: np.random.Generator, babble_pool: list[np.ndarray]) -> np.ndarray:
+    """Silence at every level a board hears: digital zero, a quiet room's floor, a few LSB of
+    converter noise, hum, loud machine noise; distant babble only when faint."""
+    draw = rng.random()
+    if draw < 0.08:
+        return np.zeros(audio.CLIP, dtype=np.int16)
+    if draw < 0.88:
+        noise = background(rng, babble_pool, kind=int(rng.integers(0, 4)))
+        if draw < 0.3:  # a few LSB: what an idle converter gives
+            return audio.to_int16(noise * rng.uniform(0.3, 30) / 32767)
+        return audio.to_int16(audio.at_level(audio.microphone(rng, noise), rng.uniform(-75, -8)))
+    return audio.to_int16(audio.at_level(background(rng, babble_pool, kind=4), rng.uniform(-75, -40)))
+
+
 def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = True) -> Dataset:
-    if shutil.which("espeak-ng") is None:
-        raise TinymlError("espeak-ng is not installed: `make setup` installs it "
-                          "(Debian package espeak-ng).")
+    for engine in cfg.engines:
+        if engine not in tts.ENGINES:
+            raise TinymlError(f"unknown speech engine {engine!r}: choose from {', '.join(tts.ENGINES)}")
+        if not tts.ENGINES[engine].available():
+            raise tts.not_installed(engine)
+    if cfg.test_engine and cfg.test_engine not in cfg.engines:
+        raise TinymlError(f"test_engine {cfg.test_engine!r} is not one of the engines {cfg.engines}")
     rng = np.random.default_rng(cfg.seed)
-    voices = voices_by_split(cfg.seed)
+    voices = voices_by_split(cfg.seed, cfg.engines, cfg.test_engine)
+    by_engine = {s: {e: [v for v in voices[s] if v[0] == e] for e in cfg.engines} for s in SPLITS}
     per_utterance = cfg.augmentations_per_utterance
-    jobs, job_meta = [], []  # (word, voice, rate, pitch) and (class index, split, voice)
-    voice_ids = {v: i for i, v in enumerate(sorted(v for vs in voices.values() for v in vs))}
+    jobs, job_meta = [], []  # tts jobs, and (class index, split, voice id)
+    voice_ids = {v: i for i, v in enumerate(sorted({v for vs in voices.values() for v in vs}))}
+    share = np.array([ENGINE_SHARE.get(e, 0.2) for e in cfg.engines])
     for label, name in enumerate(CLASSES):
         if name == "_silence_":
             continue
-        n_utterances = -(-cfg.clips_per_class // per_utterance)
-        for k in range(n_utterances):
-            split = rng.choice(3, p=[0.7, 0.15, 0.15])
-            voice = voices[SPLITS[split]][rng.integers(0, len(voices[SPLITS[split]]))]
+        wanted = cfg.clips_per_class * (cfg.unknown_factor if name == "_unknown_" else 1)
+        for _ in range(-(-int(wanted) // per_utterance)):
+            split = SPLITS[rng.choice(3, p=[0.7, 0.15, 0.15])]
+            present = np.array([bool(by_engine[split][e]) for e in cfg.engines])
+            engine = cfg.engines[rng.choice(len(cfg.engines), p=share * present / (share * present).sum())]
+            pool = by_engine[split][engine]
+            voice = pool[rng.integers(0, len(pool))]
             word = UNKNOWN_WORDS[rng.integers(0, len(UNKNOWN_WORDS))] if name == "_unknown_" else name
-            jobs.append((word, voice, int(rng.integers(120, 230)), int(rng.integers(20, 80))))
-            job_meta.append((label, split, voice_ids[voice]))
+            jobs.append((engine, word, voice[1], float(rng.uniform(0.8, 1.25)),
+                         float(rng.uniform(*cfg.pitch))))
+            job_meta.append((label, SPLITS.index(split), voice_ids[voice]))
     with proc.process_pool(workers) as pool:
-        utterances = list(tqdm(pool.map(speak, jobs, chunksize=32), total=len(jobs),
-                               desc="speaking (espeak-ng)", unit="utt", disable=not progress))
+        utterances = list(tqdm(pool.map(tts.speak, jobs, chunksize=32), total=len(jobs),
+                               desc=f"speaking ({', '.join(cfg.engines)})", unit="utt",
+                               disable=not progress))
     babble_pools = {s: [u for u, m in zip(utterances, job_meta) if m[1] == s and
                         m[0] == CLASSES.index("_unknown_")] for s in range(3)}
     clips, labels, splits, groups = [], [], [], []
@@ -142,7 +190,7 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
                unit="clip", disable=not progress)
     for utterance, (label, split, voice) in zip(utterances, job_meta):
         for _ in range(per_utterance):
-            if made[label] >= cfg.clips_per_class:
+            if made[label] >= cfg.clips_per_class * (cfg.unknown_factor if CLASSES[label] == "_unknown_" else 1):
                 break
             made[label] += 1
             clips.append(augment(rng, utterance, cfg, babble_pools[split] or utterances))
@@ -152,8 +200,7 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
             bar.update()
     for _ in range(cfg.silence_clips):
         split = int(rng.choice(3, p=[0.7, 0.15, 0.15]))
-        noise = background(rng, babble_pools[split] or utterances)
-        clips.append(audio.to_int16(noise * 10 ** (rng.uniform(-40, -10) / 20)))
+        clips.append(silence(rng, babble_pools[split] or utterances))
         labels.append(CLASSES.index("_silence_"))
         splits.append(split)
         groups.append(-1)
@@ -162,5 +209,10 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
     return Dataset("kws", np.stack(clips), np.array(labels, dtype=np.int16),
                    np.array(splits, dtype=np.int8), CLASSES, audio.RATE,
                    np.array(groups, dtype=np.int32),
-                   {"source": "synthetic (espeak-ng)", "config": asdict(cfg),
-                    "voices": {s: len(v) for s, v in voices.items()}})
+                   {"source": f"synthetic speech ({', '.join(cfg.engines)})", "config": asdict(cfg),
+                    "voices": {s: len(v) for s, v in voices.items()},
+                    "group_voices": [f"{e}:{v}" for e, v in voice_ids],  # groups index this
+                    "licenses": {e: tts.ENGINES[e].license for e in cfg.engines},
+                    "test_voices": (f"{cfg.test_engine} only, left out of training" if cfg.test_engine
+                                    else "espeak-ng voices unheard in training; the other engines' "
+                                         "speakers are in every split, saying other utterances")})

@@ -137,6 +137,8 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
         "tflm_vs_tflite_mismatched_samples": int(np.sum(np.any(tflm_out != lite_out, axis=1))),
         "model": asdict(rep), "train_convert_s": round(time.monotonic() - start, 1),
         "dataset": str(folder), "frontend": spec.as_dict(),
+        "trained_on": data.meta.get("source", str(folder)),
+        "tested_on": data.meta.get("test_voices", "its test split"),
     }
     run = save_run("kws", cfg, model, tflite, metrics, runs_root)
     confusion_png(y[te], tflm_out.argmax(axis=1), data.classes, run.folder / "confusion.png",

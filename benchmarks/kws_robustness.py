@@ -1,0 +1,108 @@
+"""Keyword spotting on speech the model never trained on.
+
+- leave-one-engine-out: for each speech engine, the default recipe trained without it and
+  tested on that engine's speech alone (`left_out.ENGINE.acc`);
+- the default model (`tinyml train kws` defaults): its synthetic test accuracy, and, when
+  ../shared/real-speech-dev/ is beside the clone, its accuracy on those 249 real Speech Commands
+  clips (`real_dev_acc`, `real_dev_keywords_acc`, `real_dev_unknown_false_accept`; measured
+  only: nothing trains or tunes on them);
+- silence and noise at every level from digital zero to loud (`silence_false_accepts`: clips
+  taken for a keyword, out of `silence_clips`).
+
+Run: .venv/bin/python -m benchmarks.kws_robustness [--engines espeak-ng,piper] [--skip-left-out]
+     (writes benchmarks/results/kws_robustness.json; about 10 minutes per training on 2 cores)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import write_results
+from tinyml.datasets import KwsConfig, audio, dataset_folder, make_kws
+from tinyml.datasets.kws_synth import CLASSES, KEYWORDS
+from tinyml.train import KwsTrainConfig, kws
+from tinyml.train.evaluate import evaluate_on
+
+REAL_DEV = Path(__file__).resolve().parents[2] / "shared" / "real-speech-dev"
+NOISE_RMS_LSB = [1, 3, 10, 30, 100, 300, 1000, 3000]
+
+
+def silence_probe(seed: int = 0) -> np.ndarray:
+    """Digital zero, and white, pink and brown noise at RMS levels from 1 LSB to 3000 LSB."""
+    rng = np.random.default_rng(seed)
+    clips = [np.zeros(audio.CLIP, dtype=np.int16)]
+    for rms in NOISE_RMS_LSB:
+        for exponent in (0.0, 1.0, 2.0):
+            clips.append(audio.to_int16(audio.coloured_noise(rng, audio.CLIP, exponent) * rms / 32767))
+    return np.stack(clips)
+
+
+def silence_false_accepts(run: Path) -> dict:
+    from tinyml.convert.tflm import TflmModel
+    from tinyml.features import kws_features
+
+    pred = TflmModel(run / "model_int8.tflite").run(kws_features(silence_probe())).argmax(axis=1)
+    taken = [CLASSES[p] for p in pred if CLASSES[p] in KEYWORDS]
+    return {"silence_clips": int(pred.size), "silence_false_accepts": len(taken),
+            "silence_taken_for": sorted(set(taken))}
+
+
+def left_out(engine: str, cfg: KwsTrainConfig, runs: Path) -> dict:
+    """The default recipe without `engine` in training; its speech alone as the test split."""
+    data_cfg = KwsConfig(clips_per_class=cfg.clips_per_class, silence_clips=cfg.clips_per_class // 2,
+                         seed=cfg.seed, test_engine=engine)
+    make_kws(data_cfg, progress=False)
+    folder = dataset_folder("kws", data_cfg)
+    metrics = kws.train(KwsTrainConfig(dataset=str(folder), seed=cfg.seed), runs_root=runs,
+                        progress=False).metrics
+    return {"acc": metrics["int8_tflm_acc"], "test_clips": metrics["test_examples"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--engines", default=",".join(KwsConfig().engines),
+                        help="the engines to leave out one at a time (comma-separated)")
+    parser.add_argument("--skip-left-out", action="store_true",
+                        help="only the default model (synthetic test, real speech, silence)")
+    args = parser.parse_args()
+    cfg = KwsTrainConfig()
+    results: dict = {"recipe": {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe}}
+    with tempfile.TemporaryDirectory(prefix="tinyml-runs-") as tmp:
+        start = time.monotonic()
+        run = kws.train(cfg, runs_root=Path(tmp), progress=False)
+        results["default_train_s"] = round(time.monotonic() - start, 1)
+        results["synthetic_test_acc"] = run.metrics["int8_tflm_acc"]
+        results.update(silence_false_accepts(run.folder))
+        if REAL_DEV.is_dir():
+            real = evaluate_on(run.folder, REAL_DEV, "all")
+            results.update({"real_dev_acc": real["accuracy"],
+                            "real_dev_keywords_acc": real["keyword_accuracy"],
+                            "real_dev_unknown_false_accept": _unknown_false_accept(real),
+                            "real_dev_clips": real["clips"],
+                            "real_dev_per_class_acc": real["per_class_accuracy"]})
+        else:
+            results["real_dev"] = f"not measured: {REAL_DEV} is not beside this clone"
+        if not args.skip_left_out:
+            results["left_out"] = {e: left_out(e, cfg, Path(tmp)) for e in args.engines.split(",")}
+    results["_method"] = (f"{os.cpu_count()} cores, `tinyml train kws` defaults, seed 0; accuracies "
+                          "of the int8 model in the tflite-micro interpreter")
+    write_results("kws_robustness", results)
+
+
+def _unknown_false_accept(scores: dict) -> float:
+    """Real other words (_unknown_) taken for a keyword, from the confusion matrix."""
+    classes, confusion = scores["classes"], np.array(scores["confusion"])
+    row = confusion[classes.index("_unknown_")]
+    return float(sum(row[classes.index(k)] for k in KEYWORDS) / max(row.sum(), 1))
+
+
+if __name__ == "__main__":
+    main()
