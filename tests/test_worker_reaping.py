@@ -77,6 +77,18 @@ def kill_and_collect(parent: subprocess.Popen, tree: dict[int, tuple[str, int]],
     return left
 
 
+def survivors_of(parent: subprocess.Popen, tree_when_ready, what: str, timeout: float,
+                 seen=lambda: "") -> dict[int, str]:
+    """Waits until tree_when_ready() gives the parent's process tree, SIGKILLs the parent, and
+    returns what of the tree still runs 5 s later; the parent never outlives the test."""
+    try:
+        return kill_and_collect(parent, wait_for(tree_when_ready, timeout, what, seen=seen))
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
 def test_killed_kws_generation_takes_its_workers_and_espeak_with_it(tmp_path):
     # TMPDIR: a killed worker leaves its half-spoken espeak-ng folder behind; keep it in tmp_path.
     (tmp_path / "tmp").mkdir()
@@ -86,22 +98,17 @@ def test_killed_kws_generation_takes_its_workers_and_espeak_with_it(tmp_path):
         parent = subprocess.Popen([sys.executable, "-m", "tinyml", "datasets", "make", "kws",
                                    "--clips-per-class", "400"], env=env, cwd=REPO,
                                   stdout=subprocess.DEVNULL, stderr=stderr)
-    try:
-        # Two workers speaking: each has an espeak-ng child now and then; wait for one.
-        def tree_with_workers_and_espeak():
-            assert parent.poll() is None, log.read_text()[-2000:]
-            tree = descendants(parent.pid)
-            workers = [p for p, (name, _) in tree.items() if name.startswith("python")]
-            speaking = [p for p, (name, _) in tree.items() if name == "espeak-ng"]
-            return tree if len(workers) >= 2 and speaking else None
 
-        tree = wait_for(tree_with_workers_and_espeak, 120, "two workers and an espeak-ng",
+    # Two workers speaking: each has an espeak-ng child now and then; wait for one.
+    def tree_with_workers_and_espeak():
+        assert parent.poll() is None, log.read_text()[-2000:]
+        tree = descendants(parent.pid)
+        workers = [p for p, (name, _) in tree.items() if name.startswith("python")]
+        speaking = [p for p, (name, _) in tree.items() if name == "espeak-ng"]
+        return tree if len(workers) >= 2 and speaking else None
+
+    left = survivors_of(parent, tree_with_workers_and_espeak, "two workers and an espeak-ng", 120,
                         seen=lambda: f"(saw {descendants(parent.pid)}; {log.read_text()[-500:]})")
-        left = kill_and_collect(parent, tree)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
     assert left == {}, f"still running 5 s after tinyml was killed: {left}"
     assert not list(tmp_path.glob("kws-*/meta.json"))  # nothing claims to be a finished dataset
 
@@ -166,11 +173,5 @@ def test_killed_arena_search_takes_its_hung_probe_with_it():
         tflm._interpreter = lambda data, size: time.sleep(120)  # TFLM stuck on this arena
         tflm.minimal_arena(b"model")
         """)], cwd=REPO)
-    try:
-        tree = wait_for(lambda: descendants(parent.pid), 60, "the forked probe")
-        left = kill_and_collect(parent, tree)
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait()
+    left = survivors_of(parent, lambda: descendants(parent.pid), "the forked probe", 60)
     assert left == {}, f"still running 5 s after its parent was killed: {left}"
