@@ -118,7 +118,7 @@ def quick_kws_run(data_dir, tmp_path_factory):
     converts, and exercises every stage after it."""
     from tinyml.train import KwsTrainConfig, kws
 
-    return kws.train(KwsTrainConfig(size="small", epochs=8, clips_per_class=200),
+    return kws.train(KwsTrainConfig(size="small", epochs=16, clips_per_class=200),
                      runs_root=tmp_path_factory.mktemp("runs"), progress=False)
 
 

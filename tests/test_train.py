@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 def test_quick_kws_trains_converts_and_runs_in_tflm(quick_kws_run):
     run = quick_kws_run
     m = run.metrics
-    # 12 classes: chance is 8%; a few epochs on a small set already do far better
+    # 12 classes: chance is 8%, always "unknown" (2.5x the clips of a keyword) 19%; a few
+    # epochs on a small set already do far better
     assert m["float_acc"] > 0.3 and m["int8_tflm_acc"] > 0.3
     assert abs(m["int8_tflm_acc"] - m["float_acc"]) < 0.1
     for name in ("model.keras", "model_int8.tflite", "metrics.json", "confusion.png", "config.toml"):

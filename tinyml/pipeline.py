@@ -30,7 +30,7 @@ from tinyml.train.config import KwsTrainConfig, VibrationTrainConfig, load_confi
 
 STAGES = ("dataset", "train", "firmware", "validate", "report")
 QUICK = {  # a reduced pipeline for tests and a first look: minutes, not a quarter hour
-    "kws": (KwsTrainConfig(size="small", epochs=8, clips_per_class=200), 100),
+    "kws": (KwsTrainConfig(size="small", epochs=16, clips_per_class=200), 100),
     "vibration": (VibrationTrainConfig(epochs=25, normal_windows=1200), 150),
 }
 
