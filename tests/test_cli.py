@@ -140,11 +140,13 @@ def test_killed_flash_takes_its_emulator_with_it(skeleton_builds):
     before = emulator_pids()
     process = subprocess.Popen([*TINYML, "flash", "--board", "emu-cortex-m4", "--firmware",
                                 str(built.firmware)], stdout=subprocess.PIPE, text=True)
-    serial_url_from(process)
-    started = emulator_pids() - before
-    assert len(started) == 1
-    process.kill()
-    process.wait()
+    try:
+        serial_url_from(process)
+        started = emulator_pids() - before
+        assert len(started) == 1  # another suite's emulators running beside this one count too
+    finally:
+        process.kill()  # whatever failed above: never leave the flash (and its QEMU) running
+        process.wait()
     deadline = time.monotonic() + 5
     while emulator_pids() & started and time.monotonic() < deadline:
         time.sleep(0.1)
