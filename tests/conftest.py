@@ -71,12 +71,13 @@ def zoo_model():
 def engine_model(zoo_model):
     """A test model by name: one of model_zoo's, or an MLPerf Tiny model from ../shared/
     (the calling test is skipped, with the reason, when ../shared/ is not there)."""
+    import model_zoo
     from shared import shared_path
 
     def get(name: str) -> bytes:
-        if name.startswith(("kws_ref_model", "ad01_int8", "pretrainedResnet_quant", "vww_96")):
-            return shared_path("mlperf-tiny", f"{name}.tflite").read_bytes()
-        return zoo_model(name)
+        if name in model_zoo.ENGINE_MODELS or hasattr(model_zoo, name):
+            return zoo_model(name)
+        return shared_path("mlperf-tiny", f"{name}.tflite").read_bytes()
 
     return get
 

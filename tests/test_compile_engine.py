@@ -57,18 +57,13 @@ def sample_inputs(tflm: TflmModel, count: int, seed: int = 2026) -> np.ndarray:
                            rng.integers(-128, 128, size=(count, *shape), dtype=np.int8)])
 
 
-def differences(model: bytes, inputs: np.ndarray, out_dir, narrow: bool = True) -> str | None:
-    """None when our engine and TFLM give the same bytes for every input; else what differs."""
-    result = compile_model(model, out_dir, name="model", narrow_requant=narrow)
-    tflm = TflmModel(model)
-    ours = run_host(build_host_runner(result), inputs, result.output_bytes)
-    reference = tflm.run(inputs)
+def first_difference(ours: np.ndarray, reference: np.ndarray) -> str | None:
+    """None when every sample's bytes are TFLM's; else how many differ, and the first."""
     bad = np.flatnonzero((ours != reference).any(axis=1))
-    if bad.size:
-        i = bad[0]
-        return (f"{bad.size} of {len(inputs)} samples differ; first: #{i} ours {ours[i][:16]} "
-                f"TFLM {reference[i][:16]}")
-    return None
+    if bad.size == 0:
+        return None
+    i = bad[0]
+    return f"{bad.size} of {len(ours)} samples differ; first: #{i} ours {ours[i][:16]} TFLM {reference[i][:16]}"
 
 
 @pytest.mark.parametrize("narrow", [True, False])
@@ -77,11 +72,8 @@ def test_bit_exact_with_tflm_on_random_and_edge_inputs(name, narrow, compiled, e
     result, runner = compiled(name, narrow)
     tflm = TflmModel(engine_model(name))
     inputs = sample_inputs(tflm, 150 if name == "pretrainedResnet_quant" else 300)
-    ours = run_host(runner, inputs, result.output_bytes)
-    reference = tflm.run(inputs)
-    mismatched = np.flatnonzero((ours != reference).any(axis=1))
-    assert mismatched.size == 0, (f"{mismatched.size} of {len(inputs)} samples differ; first: "
-                                  f"#{mismatched[0]} ours {ours[mismatched[0]]} TFLM {reference[mismatched[0]]}")
+    problem = first_difference(run_host(runner, inputs, result.output_bytes), tflm.run(inputs))
+    assert problem is None, problem
 
 
 @pytest.mark.parametrize("name", [m for m in ENGINE_MODELS if not str(m).startswith("mean_")])
@@ -93,9 +85,11 @@ def test_every_intermediate_tensor_is_bit_exact_with_tflm(name, engine_model, tm
 
     def check(cut):
         index, opcode, model = cut
-        tflm_out = TflmModel(model).run(inputs)
-        varied = len({row.tobytes() for row in tflm_out})
-        problem = differences(model, inputs, tmp_path / f"op{index}")
+        reference = TflmModel(model).run(inputs)
+        result = compile_model(model, tmp_path / f"op{index}", name="model")
+        problem = first_difference(run_host(build_host_runner(result), inputs, result.output_bytes),
+                                   reference)
+        varied = len({row.tobytes() for row in reference})
         if problem is None and varied < 4:
             problem = f"only {varied} distinct outputs: the cut tests nothing"
         return f"operator #{index} ({opcode}): {problem}" if problem else None

@@ -164,11 +164,11 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
     jobs, job_meta = [], []  # tts jobs, and (class index, split, voice id)
     voice_ids = {v: i for i, v in enumerate(sorted({v for vs in voices.values() for v in vs}))}
     share = np.array([ENGINE_SHARE.get(e, 0.2) for e in cfg.engines])
+    wanted = [int(cfg.clips_per_class * (cfg.unknown_factor if c == "_unknown_" else 1)) for c in CLASSES]
     for label, name in enumerate(CLASSES):
         if name == "_silence_":
             continue
-        wanted = cfg.clips_per_class * (cfg.unknown_factor if name == "_unknown_" else 1)
-        for _ in range(-(-int(wanted) // per_utterance)):
+        for _ in range(-(-wanted[label] // per_utterance)):
             split = SPLITS[rng.choice(3, p=[0.7, 0.15, 0.15])]
             present = np.array([bool(by_engine[split][e]) for e in cfg.engines])
             engine = cfg.engines[rng.choice(len(cfg.engines), p=share * present / (share * present).sum())]
@@ -190,7 +190,7 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
                unit="clip", disable=not progress)
     for utterance, (label, split, voice) in zip(utterances, job_meta):
         for _ in range(per_utterance):
-            if made[label] >= cfg.clips_per_class * (cfg.unknown_factor if CLASSES[label] == "_unknown_" else 1):
+            if made[label] >= wanted[label]:
                 break
             made[label] += 1
             clips.append(augment(rng, utterance, cfg, babble_pools[split] or utterances))

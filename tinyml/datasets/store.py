@@ -109,9 +109,8 @@ def _read_checked(folder: Path, name: str, meta: dict, read: Callable[[Path], ob
     """read(folder/name), once its sha256 is the one meta.json has (files from before checksums
     are taken as they load); else a DamagedCache that says remedy()."""
     path = Path(folder) / name
-    expected = meta.get(CHECKSUMS, {}).get(name)
     try:
-        if expected is not None and digest(path) != expected:
+        if not _matches(folder, name, meta):
             raise DamagedCache(f"{path} is damaged (its checksum does not match meta.json)", remedy())
         return read(path)
     except FileNotFoundError:
@@ -144,11 +143,15 @@ def load(folder: Path) -> Dataset:
 def intact(folder: Path) -> bool:
     """Whether data.npz has the checksum meta.json recorded for it, without loading it."""
     try:
-        meta = read_meta(folder)
-        expected = meta.get(CHECKSUMS, {}).get("data.npz")
-        return expected is None or digest(Path(folder) / "data.npz") == expected
+        return _matches(folder, "data.npz", read_meta(folder))
     except (TinymlError, OSError):
         return False
+
+
+def _matches(folder: Path, name: str, meta: dict) -> bool:
+    """Whether folder/name has the sha256 meta.json recorded (true for files from before checksums)."""
+    expected = meta.get(CHECKSUMS, {}).get(name)
+    return expected is None or digest(Path(folder) / name) == expected
 
 
 def cached_array(folder: Path, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
