@@ -4,13 +4,16 @@ import json
 import sys
 from pathlib import Path
 
+from tinyml.tools.fs import atomic_file
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def write_results(name: str, results: dict) -> Path:
     """benchmarks/results/NAME.json, and the same on stdout."""
     out = RESULTS / f"{name}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    with atomic_file(out) as tmp:
+        tmp.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return out
 

@@ -176,3 +176,28 @@ for name, engine in tts.ENGINES.items():
     assert done.stdout.splitlines() == [
         f"{name} False {name} is not installed: `make setup` installs it {fix}."
         for name, fix in fixes.items() for _ in range(2)]
+
+
+def test_spoken_words_are_cached_and_a_damaged_entry_is_spoken_again(tmp_path, monkeypatch):
+    """The cache gives what the engines give (after the same 16-bit rounding), speaks nothing it
+    has, and repairs an entry that cannot be read whole."""
+    from tinyml.datasets import utterances
+
+    jobs = [("espeak-ng", "yes", "en-us+m1", 1.0, 1.0), ("flite", "marvin", "slt", 0.9, 1.1),
+            ("espeak-ng", "no", "en-gb+f3", 1.2, 0.9)]
+    first = utterances.speak_all(jobs, workers=2, progress=False, root=tmp_path)
+    files = sorted(tmp_path.rglob("*.i16"))
+    assert len(files) == 3
+    for job, x in zip(jobs, first):
+        direct = tts.speak(job)
+        assert x.size == direct.size and np.abs(x - direct).max() <= 0.5 / 32767 + 1e-12
+    monkeypatch.setattr(tts, "speak", lambda job: pytest.fail(f"{job} was spoken again"))
+    again = utterances.speak_all(jobs, workers=2, progress=False, root=tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    monkeypatch.undo()
+    damaged = utterances._path(tmp_path, jobs[1])
+    damaged.write_bytes(damaged.read_bytes()[:-1])  # a torn entry: an odd number of bytes
+    utterances._path(tmp_path, jobs[2]).write_bytes(b"")
+    repaired = utterances.speak_all(jobs, workers=2, progress=False, root=tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(first, repaired))
+    assert damaged.stat().st_size == 2 * first[1].size
