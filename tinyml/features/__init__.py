@@ -11,8 +11,10 @@ import numpy as np
 
 from tinyml.features import reference
 from tinyml.features.spec import MfccSpec, SpectrumSpec
+from tinyml.features.stream import MfccStream, mfcc_frames
 
-__all__ = ["MfccSpec", "SpectrumSpec", "dataset_features", "kws_features", "vibration_features"]
+__all__ = ["MfccSpec", "MfccStream", "SpectrumSpec", "dataset_features", "kws_features", "mfcc_frames",
+           "vibration_features"]
 
 
 def kws_features(clips: np.ndarray, spec: MfccSpec = MfccSpec(), batch: int = 512) -> np.ndarray:
@@ -28,15 +30,16 @@ def vibration_features(windows_g: np.ndarray, spec: SpectrumSpec = SpectrumSpec(
     return reference.quantize(reference.spectrum(counts, spec), spec.scale, spec.zero_point)
 
 
-def dataset_features(dataset, folder=None) -> np.ndarray:
-    """int8 features of a whole dataset (tinyml.datasets.Dataset), cached beside it in
-    `folder` (features-<spec>.npy, checksum in meta.json) when given: the reference front-end
-    is not free."""
+def dataset_features(dataset, folder=None, spec: MfccSpec | SpectrumSpec | None = None) -> np.ndarray:
+    """int8 features of a whole dataset (tinyml.datasets.Dataset) through `spec` (default: the
+    default front-end of its kind), cached beside it in `folder` (features-<spec>.npy, checksum
+    in meta.json) when given: the reference front-end is not free."""
     import hashlib
 
     from tinyml.datasets.store import cached_array
 
-    spec = MfccSpec() if dataset.kind == "kws" else SpectrumSpec()
+    if spec is None:
+        spec = MfccSpec() if dataset.kind == "kws" else SpectrumSpec()
 
     def compute() -> np.ndarray:
         return kws_features(dataset.x, spec) if dataset.kind == "kws" else vibration_features(dataset.x, spec)

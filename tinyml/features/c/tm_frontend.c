@@ -55,38 +55,43 @@ static int8_t fe_quantize(float v, float scale, int zero_point)
 }
 
 #if defined(FE_MFCC_FFT)
-void fe_mfcc(const int16_t *clip, int8_t *out, float *work)
+void fe_mfcc_frame(const int16_t *x, int8_t *out, float *work)
 {
     float *re = work;
     float *im = work + FE_MFCC_FFT;
     float *logmel = work + 2 * FE_MFCC_FFT;
-    int f, i, m, c, w = 0;
+    int i, m, c, w;
+    for (i = 0; i < FE_MFCC_FFT; ++i) {
+        re[i] = i < FE_MFCC_WINDOW ? ((float)x[i] / 32768.0f) * FE_F32(&fe_mfcc_window[i]) : 0.0f;
+        im[i] = 0.0f;
+    }
+    fft(re, im, FE_MFCC_FFT, fe_mfcc_cos, fe_mfcc_sin);
+    for (i = 0; i <= FE_MFCC_FFT / 2; ++i) {
+        re[i] = re[i] * re[i] + im[i] * im[i]; /* power, in place */
+    }
+    for (m = 0, w = 0; m < FE_MFCC_BANDS; ++m) {
+        const int first = FE_I16(&fe_mfcc_mel_first[m]);
+        const int count = FE_I16(&fe_mfcc_mel_count[m]);
+        float acc = 0.0f;
+        for (i = 0; i < count; ++i, ++w) {
+            acc = acc + re[first + i] * FE_F32(&fe_mfcc_mel_weights[w]);
+        }
+        logmel[m] = logf(acc + FE_MFCC_LOG_FLOOR);
+    }
+    for (c = 0; c < FE_MFCC_COEFFS; ++c) {
+        float acc = 0.0f;
+        for (m = 0; m < FE_MFCC_BANDS; ++m) {
+            acc = acc + logmel[m] * FE_F32(&fe_mfcc_dct[c * FE_MFCC_BANDS + m]);
+        }
+        out[c] = fe_quantize(acc, FE_MFCC_SCALE, FE_MFCC_ZERO_POINT);
+    }
+}
+
+void fe_mfcc(const int16_t *clip, int8_t *out, float *work)
+{
+    int f;
     for (f = 0; f < FE_MFCC_FRAMES; ++f) {
-        const int16_t *x = clip + f * FE_MFCC_STRIDE;
-        for (i = 0; i < FE_MFCC_FFT; ++i) {
-            re[i] = i < FE_MFCC_WINDOW ? ((float)x[i] / 32768.0f) * FE_F32(&fe_mfcc_window[i]) : 0.0f;
-            im[i] = 0.0f;
-        }
-        fft(re, im, FE_MFCC_FFT, fe_mfcc_cos, fe_mfcc_sin);
-        for (i = 0; i <= FE_MFCC_FFT / 2; ++i) {
-            re[i] = re[i] * re[i] + im[i] * im[i]; /* power, in place */
-        }
-        for (m = 0, w = 0; m < FE_MFCC_BANDS; ++m) {
-            const int first = FE_I16(&fe_mfcc_mel_first[m]);
-            const int count = FE_I16(&fe_mfcc_mel_count[m]);
-            float acc = 0.0f;
-            for (i = 0; i < count; ++i, ++w) {
-                acc = acc + re[first + i] * FE_F32(&fe_mfcc_mel_weights[w]);
-            }
-            logmel[m] = logf(acc + FE_MFCC_LOG_FLOOR);
-        }
-        for (c = 0; c < FE_MFCC_COEFFS; ++c) {
-            float acc = 0.0f;
-            for (m = 0; m < FE_MFCC_BANDS; ++m) {
-                acc = acc + logmel[m] * FE_F32(&fe_mfcc_dct[c * FE_MFCC_BANDS + m]);
-            }
-            out[f * FE_MFCC_COEFFS + c] = fe_quantize(acc, FE_MFCC_SCALE, FE_MFCC_ZERO_POINT);
-        }
+        fe_mfcc_frame(clip + f * FE_MFCC_STRIDE, out + f * FE_MFCC_COEFFS, work);
     }
 }
 #endif

@@ -28,6 +28,10 @@ extern "C" {
  * work: 2 * FE_MFCC_FFT + FE_MFCC_BANDS floats. */
 void fe_mfcc(const int16_t *clip, int8_t *out, float *work);
 
+/* One MFCC frame: FE_MFCC_WINDOW int16 samples into FE_MFCC_COEFFS int8. fe_mfcc() is this,
+ * once per stride; the streaming front-end (tm_stream.h) calls it once per hop. Same work. */
+void fe_mfcc_frame(const int16_t *window, int8_t *out, float *work);
+
 /* Band energies of one window (FE_SPEC_AXES x FE_SPEC_WINDOW int16 counts, axis after axis)
  * into FE_SPEC_AXES x FE_SPEC_BANDS int8. work: 2 * FE_SPEC_FFT floats. */
 void fe_spectrum(const int16_t *window, int8_t *out, float *work);
