@@ -264,7 +264,9 @@ def test_good_settings_are_taken_as_written(tmp_path):
         KwsTrainConfig(epochs=True)
 
 
-KWS_KEYS = "batch_size, clips_per_class, dataset, epochs, learning_rate, seed, size"
+KWS_KEYS = ("batch_size, blocks, channels, clips_per_class, dataset, epochs, frame_samples, hop_samples, "
+            "kernel_coeffs, kernel_frames, learning_rate, mel_bands, mfcc_coefficients, seed, size, "
+            "stride_coeffs, stride_frames")
 
 
 @pytest.mark.parametrize("command, config, error", [

@@ -51,7 +51,8 @@ class Dataset:
     split: np.ndarray              # 0 train, 1 val, 2 test
     classes: list[str]
     sample_rate: int
-    groups: np.ndarray | None = None  # who made the example (voice, source file): splits never share one
+    groups: np.ndarray | None = None  # who made the example (voice, machine, recording); splits share
+                                      # none, but for recordings cut in time (CWRU: meta "split")
     meta: dict = field(default_factory=dict)
 
     def subset(self, split: str) -> "Dataset":
@@ -67,6 +68,28 @@ class Dataset:
             labels = self.labels[self.split == s]
             out[name] = {c: int(np.sum(labels == i)) for i, c in enumerate(self.classes)}
         return out
+
+
+def split_problem(dataset: Dataset, every_class_in_test: bool = True) -> str | None:
+    """What a vibration set lacks for training and scoring its anomaly model, or None: normal
+    windows in every split (train to learn from, val for the threshold, test to be scored) and, in
+    test, every class the set has. Callers add what to do: it depends on where the set came from."""
+    if "normal" not in dataset.classes:
+        return "no 'normal' class"
+    normal = dataset.labels == dataset.classes.index("normal")
+    counts = [int(np.sum(normal & (dataset.split == s))) for s in range(len(SPLITS))]
+    empty = [SPLITS[s] for s, n in enumerate(counts) if n == 0]
+    if empty:
+        having = [f"{SPLITS[s]} has {n}" for s, n in enumerate(counts) if n]
+        return (f"no normal windows in {_listed(empty)}" + (f" ({', '.join(having)})" if having else ""))
+    absent = sorted(set(dataset.labels.tolist()) - set(dataset.labels[dataset.split == 2].tolist()))
+    if absent and every_class_in_test:
+        return f"no {_listed([dataset.classes[c] for c in absent])} windows in test"
+    return None
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def digest(path: Path) -> str:

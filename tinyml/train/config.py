@@ -91,6 +91,44 @@ class KwsTrainConfig(_Checked):
     seed: int = _setting(0, SEED)
     clips_per_class: int = _setting(2000, Integer(10, 20_000))  # of the synthetic set (not an imported one)
     dataset: str = _setting("", Folder())                       # a dataset folder; "" = the synthetic set
+    # The network's shape beyond `size` (what `tinyml tune` searches; defaults: MLPerf's DS-CNN).
+    channels: int = _setting(0, Integer(0, 512))                # 0: 64 for size "default", 32 for "small"
+    blocks: int = _setting(4, Integer(1, 8))                    # depthwise-separable blocks
+    kernel_frames: int = _setting(10, Integer(1, 49))           # the first convolution's kernel ...
+    kernel_coeffs: int = _setting(4, Integer(1, 40))
+    stride_frames: int = _setting(2, Integer(1, 8))             # ... and its stride
+    stride_coeffs: int = _setting(2, Integer(1, 8))
+    # The MFCC front-end (the C front-end takes any of these; the FFT is the next power of two).
+    frame_samples: int = _setting(480, Integer(64, 1024))       # window: 30 ms at 16 kHz
+    hop_samples: int = _setting(320, Integer(16, 8000))         # stride: 20 ms
+    mel_bands: int = _setting(40, Integer(4, 40))               # int8 holds log-mel silence up to 40 bands
+    mfcc_coefficients: int = _setting(10, Integer(1, 40))
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.mfcc_coefficients > self.mel_bands:
+            raise TinymlError(f"mfcc_coefficients ({self.mfcc_coefficients}) must be at most "
+                              f"mel_bands ({self.mel_bands})")
+        from tinyml.features.tables import mel_filterbank
+
+        empty = [m for m, row in enumerate(mel_filterbank(self.frontend())) if not row.any()]
+        if empty:
+            raise TinymlError(f"mel_bands = {self.mel_bands} with frame_samples = {self.frame_samples}: "
+                              f"mel band {empty[0]} gets no FFT bin; use fewer bands or longer frames")
+
+    def frontend(self):
+        """The MFCC front-end these settings train on (tinyml.features.MfccSpec)."""
+        from tinyml.features.spec import MfccSpec
+
+        return MfccSpec(window=self.frame_samples, stride=self.hop_samples,
+                        fft=1 << (self.frame_samples - 1).bit_length(), mel_bands=self.mel_bands,
+                        coefficients=self.mfcc_coefficients)
+
+    def architecture(self) -> dict:
+        """kws.build_model's shape arguments."""
+        return {"channels": self.channels, "blocks": self.blocks,
+                "kernel": (self.kernel_frames, self.kernel_coeffs),
+                "stride": (self.stride_frames, self.stride_coeffs)}
 
 
 @dataclass(frozen=True)
@@ -106,6 +144,20 @@ class VibrationTrainConfig(_Checked):
     seed: int = _setting(0, SEED)
     normal_windows: int = _setting(4000, Integer(50, 200_000))
     dataset: str = _setting("", Folder())
+    # Band energies per axis: equal groups of the 128 bins of the 256-point FFT (what the C
+    # front-end computes), so a divisor of 128.
+    bands: int = _setting(16, Integer(1, 128))
+
+    def __post_init__(self):
+        super().__post_init__()
+        if 128 % self.bands:
+            raise TinymlError(f"bands must divide 128 (the FFT's bins: 1, 2, 4, ..., 128), not {self.bands}")
+
+    def frontend(self):
+        """The band-energy front-end these settings train on (tinyml.features.SpectrumSpec)."""
+        from tinyml.features.spec import SpectrumSpec
+
+        return SpectrumSpec(bands=self.bands)
 
 
 def load_config(cls, path: Path | None, **overrides):

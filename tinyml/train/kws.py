@@ -16,7 +16,7 @@ import numpy as np
 from tinyml.convert.tflite import dequantize, report, run_tflite, to_int8_tflite
 from tinyml.convert.tflm import TflmModel
 from tinyml.datasets import KwsConfig, dataset_folder, load, make_kws
-from tinyml.features import MfccSpec, dataset_features
+from tinyml.features import dataset_features
 from tinyml.train.common import TrainedRun, fit_verbosity, confusion_png, keras_session, save_run
 from tinyml.train.config import KwsTrainConfig
 
@@ -24,24 +24,29 @@ __all__ = ["KwsTrainConfig", "build_model", "train"]
 
 
 def build_model(size: str = "default", input_shape=(49, 10), classes: int = 12,
-                batch_size: int | None = None, augment: bool = False):
+                batch_size: int | None = None, augment: bool = False, *, channels: int = 0,
+                blocks: int = 4, kernel: tuple[int, int] = (10, 4), stride: tuple[int, int] = (2, 2),
+                depthwise_kernel: tuple[int, int] = (3, 3)):
     """DS-CNN: a strided 10x4 convolution, four depthwise-separable blocks, average pooling,
     a dense layer and softmax. Batch norm folds into the convolutions at conversion.
 
     batch_size=1 builds the inference twin: with every shape static, the flattening becomes
     one RESHAPE instead of shape arithmetic (SHAPE, STRIDED_SLICE, PACK) in the .tflite.
     augment=True adds SpecAugment-style masking, active in training only (no weights, so the
-    trained weights load into the twin unchanged)."""
+    trained weights load into the twin unchanged).
+    channels (0: 64 for size "default", 32 for "small"), blocks, the first convolution's
+    kernel and stride and the depthwise kernel reshape it (`tinyml tune` searches them); the
+    defaults are MLPerf Tiny's DS-CNN."""
     import keras
     from keras import layers
 
-    ch = 64 if size == "default" else 32
+    ch = channels or (64 if size == "default" else 32)
     inputs = keras.Input(shape=(*input_shape, 1), batch_size=batch_size)
     x = FeatureMasking()(inputs) if augment else inputs
-    x = layers.Conv2D(ch, (10, 4), strides=(2, 2), padding="same", use_bias=False)(x)
+    x = layers.Conv2D(ch, tuple(kernel), strides=tuple(stride), padding="same", use_bias=False)(x)
     x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))
-    for _ in range(4):
-        x = layers.DepthwiseConv2D((3, 3), padding="same", use_bias=False)(x)
+    for _ in range(blocks):
+        x = layers.DepthwiseConv2D(tuple(depthwise_kernel), padding="same", use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))
         x = layers.Conv2D(ch, (1, 1), use_bias=False)(x)
         x = layers.ReLU()(layers.BatchNormalization(momentum=0.9)(x))
@@ -109,13 +114,13 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
     """Trains, converts to int8, checks in TFLM, and writes a run folder."""
     start = time.monotonic()
     keras = keras_session(cfg.seed)
-    spec = MfccSpec()
+    spec = cfg.frontend()
     data, folder = prepare_dataset(cfg, progress)
-    q = dataset_features(data, folder)
+    q = dataset_features(data, folder, spec)
     x = dequantize(q, spec.scale, spec.zero_point)[..., None]
     y = data.labels.astype(np.int32)
     tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)
-    model = build_model(cfg.size, spec.shape, len(data.classes), augment=True)
+    model = build_model(cfg.size, spec.shape, len(data.classes), augment=True, **cfg.architecture())
     steps = int(np.ceil(tr.sum() / cfg.batch_size)) * cfg.epochs
     schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps)
     model.compile(optimizer=keras.optimizers.Adam(schedule),
@@ -123,7 +128,7 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
     model.fit(x[tr], y[tr], validation_data=(x[va], y[va]), epochs=cfg.epochs,
               batch_size=cfg.batch_size, verbose=fit_verbosity(progress), shuffle=True)
     float_pred = model.predict(x[te], batch_size=256, verbose=0).argmax(axis=1)
-    inference = build_model(cfg.size, spec.shape, len(data.classes), batch_size=1)
+    inference = build_model(cfg.size, spec.shape, len(data.classes), batch_size=1, **cfg.architecture())
     inference.set_weights(model.get_weights())
     tflite = to_int8_tflite(inference, q[tr][..., None], spec.scale, spec.zero_point, seed=cfg.seed)
     rep = report(tflite)

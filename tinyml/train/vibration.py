@@ -13,7 +13,7 @@ windows for the configured false-alarm rate.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,9 @@ import numpy as np
 from tinyml.convert.tflite import dequantize, report, run_tflite, to_int8_tflite
 from tinyml.convert.tflm import TflmModel
 from tinyml.datasets import VibrationConfig, dataset_folder, load, make_vibration
-from tinyml.features import SpectrumSpec, dataset_features
+from tinyml.datasets.store import split_problem
+from tinyml.errors import TinymlError
+from tinyml.features import dataset_features
 from tinyml.train.common import TrainedRun, fit_verbosity, keras_session, roc_png, save_run
 from tinyml.train.config import VibrationTrainConfig
 
@@ -104,10 +106,16 @@ def prepare_dataset(cfg: VibrationTrainConfig, progress: bool):
 def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | None = None,
           progress: bool = True) -> TrainedRun:
     start = time.monotonic()
-    keras = keras_session(cfg.seed)
-    spec = SpectrumSpec()
     data, folder = prepare_dataset(cfg, progress)
-    q = dataset_features(data, folder).reshape(len(data.x), -1)
+    problem = split_problem(data)
+    if problem:
+        raise TinymlError(f"{folder}: {problem}: the anomaly model learns normal windows (train), sets its "
+                          "threshold on them (val) and is scored against the faults (test); import the set "
+                          "again (`tinyml datasets import cwru` splits each recording in time) or give its "
+                          "split normal windows in every part and every class in test")
+    keras = keras_session(cfg.seed)
+    spec = replace(cfg.frontend(), axes=int(data.x.shape[1]))  # an axis per channel the set has (CWRU: 1-2)
+    q = dataset_features(data, folder, spec).reshape(len(data.x), -1)
     x = dequantize(q, spec.scale, spec.zero_point)
     normal = data.labels == data.classes.index("normal")
     tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)

@@ -96,7 +96,7 @@ def load_samples(run_dir: Path, limit: int | None = None, raw: bool = False) -> 
     test = np.flatnonzero(data.split == 2)
     if limit is not None and limit < len(test):
         test = test[np.linspace(0, len(test) - 1, limit).astype(int)]
-    features = dataset_features(data, folder)[test].reshape(len(test), -1)
+    features = dataset_features(data, folder, frontend_spec(app, metrics))[test].reshape(len(test), -1)
     if raw:
         inputs = raw_windows(app, data.x[test], frontend_spec(app, metrics))
     else:
