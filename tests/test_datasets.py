@@ -190,11 +190,13 @@ def test_speech_commands_bad_input_names_file_and_fix(tmp_path, breakage, messag
 
 
 def cwru_fixture(root):
+    """1 s of each: the normal baseline is recorded at 48 kHz, the faults here at 12 kHz."""
     rng = np.random.default_rng(1)
     for name, number in [("Normal_0", 97), ("IR007_1", 106), ("OR021@6_0", 234), ("105", 105)]:
+        n = 48000 if number == 97 else 12000
         sio.savemat(root / f"{name}.mat", {
-            f"X{number:03d}_DE_time": rng.standard_normal((12000, 1)) * 0.1,
-            f"X{number:03d}_FE_time": rng.standard_normal((12000, 1)) * 0.05,
+            f"X{number:03d}_DE_time": rng.standard_normal((n, 1)) * 0.1,
+            f"X{number:03d}_FE_time": rng.standard_normal((n, 1)) * 0.05,
             f"X{number:03d}RPM": np.array([[1797]])})
 
 
@@ -205,9 +207,10 @@ def test_cwru_files_import_with_labels_and_severity(tmp_path):
     labels = {f: data.classes[data.labels[data.groups == g][0]] for f, g in by_file.items()}
     assert labels == {"105.mat": "inner_race", "IR007_1.mat": "inner_race",
                       "Normal_0.mat": "normal", "OR021@6_0.mat": "outer_race"}
-    assert data.x.shape[1:] == (3, 256)
-    assert len(data.x) == 4 * (3200 // 256)  # 1 s at 12 kHz -> 3200 samples -> 12 windows per file
-    assert np.all(data.x[:, 2] == 0)         # no base accelerometer in these files
+    assert data.x.shape[1:] == (2, 256) and data.meta["axes"] == ["DE", "FE"]  # no base channel: no axis
+    # 1 s -> 3200 samples at 3200 Hz -> 12 window slots, 2 left out between the three splits
+    assert len(data.x) == 4 * 10
+    assert np.all(np.std(data.x, axis=2) > 0)  # no zero-filled axis
 
 
 def test_cwru_bad_files_are_named(tmp_path):

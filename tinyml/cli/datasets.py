@@ -69,23 +69,42 @@ def make(kind: str, seed: int, clips_per_class: int | None, silence_clips: int |
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Dataset folder to write "
               "[default: datasets/cache/<layout>].")
-@click.option("--rate", default=12000, show_default=True, help="CWRU: the files' sample rate.")
+@click.option("--rate", type=click.IntRange(1), help="CWRU: the sampling rate (Hz) of files whose "
+              "record number or name does not tell it (CWRU's own numbers and names do).")
+@click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), help="CWRU: a CSV with the "
+              "columns file,label,machine[,load][,rate] for files named otherwise (label: normal, "
+              "inner_race, ... or a CWRU code such as IR007, B014, OR021@6).")
 @click.option("--split", type=click.Choice(SPLITS), help="Speech Commands without validation_list.txt "
               "and testing_list.txt (the official test set): the split its clips go into [default: test].")
-def import_(layout: str, source: Path, out: Path | None, rate: int, split: str | None) -> None:
+def import_(layout: str, source: Path, out: Path | None, rate: int | None, labels: Path | None,
+            split: str | None) -> None:
     """Import a real dataset from its published layout.
 
     Speech Commands: v0.02 or v0.01 (a folder per word, _background_noise_ and the two lists), or
-    the official test set (a folder per class, _silence_ and _unknown_ included, no lists)."""
+    the official test set (a folder per class, _silence_ and _unknown_ included, no lists).
+
+    CWRU: the Bearing Data Center's .mat files by record number (97.mat, 105.mat, ...), as
+    copies name them (12k_Drive_End_B007_0_118.mat, normal_0_97.mat) or as Normal_0.mat,
+    IR007_1.mat; anything else through --labels. Each recording is resampled from its own
+    rate, keeps only the channels every file has, and is split in time into train, val and test."""
     if layout == "speech-commands":
+        if rate or labels:
+            raise TinymlError("--rate and --labels are for cwru; Speech Commands is 16 kHz and labelled by folder")
         dataset = import_speech_commands(source, split=split)
     else:
         if split:
-            raise TinymlError("--split is for speech-commands; CWRU is split by recording")
-        dataset = import_cwru(source, source_rate=rate)
+            raise TinymlError("--split is for speech-commands; CWRU is split in time within each recording")
+        dataset = import_cwru(source, source_rate=rate, labels=labels)
     out = out or cache_dir() / layout
     save(dataset, out)
-    click.echo(f"Imported {len(dataset.x):,} examples into {out}")
+    if layout == "speech-commands":
+        click.echo(f"Imported {len(dataset.x):,} examples into {out}")
+        return
+    from tinyml.datasets.cwru import describe
+
+    click.echo(f"Imported {len(dataset.x):,} windows of {len(dataset.meta['files'])} recordings into {out}")
+    for line in describe(dataset):
+        click.echo("  " + line)
 
 
 def resolve(name: str) -> Path:

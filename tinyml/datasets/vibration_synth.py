@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from tqdm import tqdm
 
-from tinyml.datasets.store import Dataset
+from tinyml.datasets.store import Dataset, split_problem
+from tinyml.errors import TinymlError
 
 CLASSES = ["normal", "outer_race", "inner_race", "ball", "imbalance", "misalignment", "looseness"]
 RATE = 3200          # Hz: an ADXL345's top output rate
@@ -137,7 +138,17 @@ def generate(cfg: VibrationConfig = VibrationConfig(), progress: bool = True) ->
         severities.append(sev)
         groups.append(m)
     groups_arr = np.array(groups, dtype=np.int32)
-    return Dataset("vibration", np.stack(xs), np.array(labels, dtype=np.int16),
-                   machine_split[groups_arr], CLASSES, RATE, groups_arr,
-                   {"source": "synthetic (bearing physics)", "config": asdict(cfg),
-                    "severity": severities, "units": "g", "axes": ["x", "y", "z"]})
+    dataset = Dataset("vibration", np.stack(xs), np.array(labels, dtype=np.int16),
+                      machine_split[groups_arr], CLASSES, RATE, groups_arr,
+                      {"source": "synthetic (bearing physics)", "config": asdict(cfg),
+                       "severity": severities, "units": "g", "axes": ["x", "y", "z"]})
+    # Windows go to machines at random and machines to splits, so a small set can leave a split
+    # without normal windows. (A class missing from test is training's to refuse: a set made for
+    # its features alone may lack one.)
+    problem = split_problem(dataset, every_class_in_test=False)
+    if problem:
+        raise TinymlError(f"the synthetic vibration set (seed {cfg.seed}: {cfg.normal_windows} normal and "
+                          f"{cfg.fault_windows_per_severity} windows per fault and severity over {cfg.machines} "
+                          f"machines) has {problem}: give it more windows (`tinyml datasets make vibration "
+                          "--windows N`, N in the hundreds)")
+    return dataset
