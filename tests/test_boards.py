@@ -2,6 +2,7 @@
 
 import configparser
 import json
+import re
 
 import pytest
 
@@ -10,7 +11,7 @@ from tinyml.errors import TinymlError
 from tinyml.paths import HOME, PIO_PLATFORM_DIR
 
 REQUIRED = {"emu-cortex-m4", "emu-cortex-m55", "emu-arduino-mega", "native",
-            "esp32dev", "nano33ble", "rpipico"}
+            "esp32dev", "nano33ble", "rpipico", "megaatmega2560"}
 
 
 def root_ini() -> configparser.ConfigParser:
@@ -25,7 +26,10 @@ def test_required_boards_exist_with_every_field():
     for b in boards.values():
         assert b.flash_bytes > 0 and b.ram_bytes > 0 and b.serial.baud > 0
         assert b.flash_method in ("qemu", "native", "platformio")
+        assert b.upload_method in (None, "platformio", "avrdude"), b.id
         assert b.ports, b.id
+        # as pyserial lists them (lower-case hex), or port discovery never matches
+        assert all(re.fullmatch(r"[0-9a-f]{4}:[0-9a-f]{4}", usb_id) for usb_id in b.usb_ids), b.id
 
 
 def test_emulated_board_limits_match_the_local_platform():

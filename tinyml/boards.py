@@ -83,8 +83,16 @@ class Board:
 
     @property
     def flash_method(self) -> str:
-        """qemu, native or platformio."""
+        """qemu, native or platformio: what `tinyml flash` does when given no serial port."""
         return self.flash["method"]
+
+    @property
+    def upload_method(self) -> str | None:
+        """How the real board is written through a serial port: "platformio", "avrdude" (a
+        board that also runs in QEMU when no port is given), or None for emulators only."""
+        if self.flash_method == "platformio":
+            return "platformio"
+        return self.flash.get("upload")
 
 
 def _parse(path: Path) -> Board:
@@ -109,7 +117,7 @@ def _parse(path: Path) -> Board:
             size_tool=firmware["size_tool"],
             timer=Timer(**firmware["timer"]),
             defines=dict(firmware.get("defines", {})),
-            usb_ids=tuple(raw.get("usb_ids", ())),
+            usb_ids=tuple(i.lower() for i in raw.get("usb_ids", ())),  # as pyserial's, lower case
             sensors_by_input=dict(firmware.get("sensors", {})),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError) as exc:

@@ -2,7 +2,9 @@
 
 Compiles with the system's toolchains (Debian's arm-none-eabi-gcc, avr-gcc, host gcc) chosen
 by the board's `build.toolchain`, and turns PlatformIO's `upload` target into
-`tinyml flash`, which starts the board's emulator (or the host process) on the new firmware.
+`tinyml flash`, which starts the board's emulator (or the host process) on the new firmware,
+or, for a real AVR board given `--upload-port`, writes it with avrdude. `framework = arduino`
+is builder/frameworks/arduino.py (Debian's Arduino AVR core).
 """
 
 from os.path import join
@@ -69,6 +71,11 @@ if toolchain == "host":
 
 env.Replace(PROGNAME="firmware" if toolchain != "host" else "program")
 target_elf = env.BuildProgram()
+targets = [target_elf]
+if toolchain == "avr":  # what avrdude writes: flash only, as Intel HEX
+    targets.append(env.Command(
+        join("$BUILD_DIR", "firmware.hex"), target_elf,
+        env.VerboseAction("$OBJCOPY -O ihex -R .eeprom $SOURCE $TARGET", "Building $TARGET")))
 target_size = env.AddPlatformTarget(
     "size", target_elf, env.VerboseAction("$SIZEPRINTCMD", "Calculating size $SOURCE"),
     "Program Size", "Print the size of the firmware's sections",
@@ -81,7 +88,8 @@ if upload_port:
     upload_cmd += ' --port "%s"' % upload_port
 AlwaysBuild(env.AddPlatformTarget(
     "upload", target_elf, env.VerboseAction(upload_cmd, "Starting $BOARD with $SOURCE"),
-    "Upload", "Start the emulator (or host process) on the firmware; Ctrl-C stops it",
+    "Upload", "Start the emulator (or host process) on the firmware, Ctrl-C stops it; with "
+    "--upload-port, a real AVR board is written with avrdude",
 ))
 
-Default([target_elf, target_size])
+Default(targets + [target_size])

@@ -17,7 +17,8 @@ def command() -> None:
         click.echo("No serial ports found. Plug a board in (with a data cable), or start an "
                    "emulated one with `tinyml flash --board emu-cortex-m4`.")
         return
-    click.echo(f"{'port':<16}{'USB id':<11}{'looks like':<24}description")
-    for p in ports:
-        guess = ", ".join(p.boards) or p.vendor or "-"
-        click.echo(f"{p.device:<16}{p.vid_pid or '-':<11}{guess:<24}{p.description}")
+    guesses = [", ".join(p.boards) or p.vendor or "-" for p in ports]
+    width = max(24, *(len(g) + 2 for g in guesses))
+    click.echo(f"{'port':<16}{'USB id':<11}{'looks like':<{width}}description")
+    for p, guess in zip(ports, guesses):
+        click.echo(f"{p.device:<16}{p.vid_pid or '-':<11}{guess:<{width}}{p.description}")

@@ -47,5 +47,7 @@ except TinymlError as exc:
     sys.stderr.write(f"tinyml: {exc}\n")
     env.Exit(1)  # noqa: F821
 build_id = render_sources(board, workspace / "src", app, parts)
+# The board file's build_flags, as a `tinyml build` project's platformio.ini has them.
+env.Append(BUILD_FLAGS=list(board.platformio.get("build_flags", [])))  # noqa: F821
 print(f"tinyml: rendered {app} for {pioenv} (build {build_id}) into {workspace / 'src'}")
 env.Replace(PROJECT_SRC_DIR=str(workspace / "src"))  # noqa: F821

@@ -77,6 +77,14 @@ def parse_tcp_port(port: str | int | None) -> int | None:
     return int(match.group(1))
 
 
+def is_tcp_port(port: str | int | None) -> bool:
+    """True for a port parse_tcp_port takes (an emulator's UART), False for a serial device."""
+    try:
+        return parse_tcp_port(port) is not None
+    except TinymlError:
+        return False
+
+
 def _wait_for_line(process: subprocess.Popen, stream, pattern: re.Pattern, what: str):
     """Reads the child's output until pattern matches; returns (match, lines read)."""
     lines: list[str] = []

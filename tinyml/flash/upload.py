@@ -1,4 +1,5 @@
-"""Real boards: PlatformIO uploads the rendered project through the board's USB serial port."""
+"""Real boards: PlatformIO uploads the rendered project through the board's USB serial port, or,
+for boards uploaded with avrdude (the Arduino Mega), the project is built here and avrdude writes it."""
 
 from __future__ import annotations
 
@@ -27,8 +28,20 @@ def check_port(board: Board, port: str | None) -> str:
 
 
 def upload(board: Board, project_dir: Path, port: str) -> None:
-    """Runs `pio run -t upload` on a rendered project (needs the board's platform installed)."""
+    """Runs `pio run -t upload` on a rendered project (needs the board's platform installed);
+    an avrdude board's project is built offline and written by avrdude."""
     check_port(board, port)
+    if board.upload_method == "avrdude":
+        from tinyml.firmware.build import BUILD_TIMEOUT_S
+        from tinyml.flash.avrdude import run_avrdude
+
+        built = proc.run(pio_command("run", "-d", str(project_dir), "-e", board.env),
+                         timeout=BUILD_TIMEOUT_S, what=f"building firmware for {board.id}")
+        if built.returncode != 0:
+            tail = "\n".join((built.stdout + built.stderr).strip().splitlines()[-15:])
+            raise TinymlError(f"PlatformIO could not build the {board.id} firmware in {project_dir}:\n{tail}")
+        run_avrdude(board, Path(project_dir) / ".pio" / "build" / board.env / "firmware.hex", port)
+        return
     result = proc.run(pio_command("run", "-d", str(project_dir), "-e", board.env, "-t", "upload",
                                   "--upload-port", port),
                       timeout=UPLOAD_TIMEOUT_S, what=f"uploading to {board.id} on {port}")
