@@ -7,8 +7,9 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import (boards, build, compile, datasets, doctor, features, flash, info, init, monitor,
-                        ports, run, train, validate)
+from tinyml.cli import (boards, build, compile, datasets, doctor, export, features, flash, info, init,
+                        monitor, ports, run, train, tune, validate)
+from tinyml.cli import stream
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
@@ -31,13 +32,16 @@ def cli() -> None:
       tinyml train kws                   Keras model -> int8 TFLite, checked in TFLite Micro
       tinyml evaluate runs/kws-...       float / TFLite int8 / TFLM int8 side by side
       tinyml evaluate RUN --dataset DIR  score a run on any data (real recordings too)
+      tinyml tune kws -b B               search the model and front-end that fit a board best
       tinyml compile model.tflite -o DIR  an int8 model becomes plain C (our engine)
       tinyml boards                      what you can build for
       tinyml build -b B --app A --run R  the firmware for a board, with its memory budget
       tinyml flash -b B --app A --run R  put it on a board (emulated boards start in QEMU)
+      tinyml export R --arduino-library L.zip  the run as a library for your own sketch
       tinyml info --port URL             ask the firmware who it is
       tinyml validate --run R --board B  the test split on the board, checked against TFLM
       tinyml monitor --port URL          watch the firmware's live detections
+      tinyml stream RUN WAV              the device's listening loop on a recording, on the host
       tinyml ports                       serial ports and the boards they look like
       tinyml doctor                      check the whole loop on an emulated board
 
@@ -49,8 +53,9 @@ for command in (run.command, init.command, datasets.command, features.command,
                 train.train_command, train.convert_command,
                 train.evaluate_command, compile.command, boards.command, build.command,
                 flash.command, info.command, validate.command, monitor.command, ports.command,
-                doctor.command):
+                doctor.command, export.command, tune.command):
     cli.add_command(command)
+cli.add_command(stream.command)
 
 
 def main() -> None:
