@@ -8,8 +8,7 @@ import click
 
 from tinyml import __version__
 from tinyml.cli import (boards, build, compile, datasets, doctor, export, features, flash, info, init,
-                        monitor, ports, run, train, tune, validate)
-from tinyml.cli import stream
+                        monitor, ports, run, stream, train, tune, validate)
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
 
@@ -53,9 +52,8 @@ for command in (run.command, init.command, datasets.command, features.command,
                 train.train_command, train.convert_command,
                 train.evaluate_command, compile.command, boards.command, build.command,
                 flash.command, info.command, validate.command, monitor.command, ports.command,
-                doctor.command, export.command, tune.command):
+                doctor.command, export.command, tune.command, stream.command):
     cli.add_command(command)
-cli.add_command(stream.command)
 
 
 def main() -> None:
