@@ -162,6 +162,45 @@ def conv_mean_dense(seed: int = 8) -> bytes:
     return _convert(model, (12, 12, 4), seed=seed)
 
 
+def vector_edges(seed: int = 9) -> bytes:
+    """The cases the Helium kernels treat apart: a 3x3 depthwise over lines too long for its
+    fixed tap offsets (it falls back to C), one dilated 2 down and 3 across (the converter
+    never emits dilated depthwise convolutions, so the dilation is set in the file), a 5x3
+    with stride 2 across (lanes gathered) and a 3x3 with stride 8 across, a 3x3 on a 2x2 map
+    (the shortest lines), a 3x1 over a 1-wide map (the plane transposed); a 2x2 convolution
+    whose patch is one whole chunk of 16 values, a 1x1 over 33 channels (two chunks and one
+    value) to an odd number of channels, and a dense layer of 28 inputs to 5 outputs (a chunk
+    and a tail, and a partial block of rows)."""
+    import keras
+    from keras import layers
+
+    x = inputs = keras.Input((9, 66, 3), batch_size=1)
+    x = layers.DepthwiseConv2D((3, 3), padding="same", activation="relu")(x)
+    x = layers.DepthwiseConv2D((3, 3), padding="same")(x)  # dilated below
+    x = layers.DepthwiseConv2D((5, 3), strides=(1, 2), padding="same")(x)
+    x = layers.Conv2D(4, (1, 1), activation="relu")(x)
+    x = layers.Conv2D(33, (2, 2), strides=(2, 2), padding="valid")(x)
+    x = layers.Conv2D(7, (1, 1))(x)
+    x = layers.DepthwiseConv2D((3, 3), strides=(2, 8), padding="same")(x)
+    x = layers.DepthwiseConv2D((3, 3), padding="same", activation="relu6")(x)
+    x = layers.Reshape((4, 1, 7))(x)
+    x = layers.DepthwiseConv2D((3, 1), padding="same")(x)
+    x = layers.Dense(5)(layers.Flatten()(x))
+    model = keras.Model(inputs, x)
+    _randomize(model, seed, scale=0.3)
+    return _dilate(_convert(model, (9, 66, 3), seed=seed), operator=1, dilation=(2, 3))
+
+
+def _dilate(model: bytes, operator: int, dilation: tuple[int, int]) -> bytes:
+    """The model with one "same"-padded convolution dilated (its output shape is unchanged)."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    fb = flatbuffer_utils.convert_bytearray_to_object(bytearray(model))
+    options = fb.subgraphs[0].operators[operator].builtinOptions
+    options.dilationHFactor, options.dilationWFactor = dilation
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(fb))
+
+
 def float_model() -> bytes:
     import keras
 
@@ -237,4 +276,5 @@ ENGINE_MODELS = {
     "conv_mean_dense": conv_mean_dense,
     "mean_4x4_keepdims": lambda: mean_window(4, keepdims=True),
     "mean_8x8": lambda: mean_window(8, keepdims=False),
+    "vector_edges": vector_edges,
 }

@@ -21,11 +21,15 @@ from tinyml.compile import compile_model
 from tinyml.compile.host import build_host_runner, run_host
 from tinyml.convert.tflm import TflmModel, minimal_arena
 
-MLPERF_MODELS = ["kws_ref_model", "ad01_int8", "pretrainedResnet_quant"]
+MLPERF_MODELS = ["kws_ref_model", "ad01_int8", "pretrainedResnet_quant", "vww_96_int8",
+                 "str_ww_ref_model", "pretrainedResnet_large_int8"]
 ZOO_MODELS = list(model_zoo.ENGINE_MODELS)
 ENGINE_MODELS = ZOO_MODELS + [pytest.param(stem, marks=with_shared("mlperf-tiny", f"{stem}.tflite"))
                               for stem in MLPERF_MODELS]
 TFLM_ARENA = {"kws_ref_model": 24272, "ad01_int8": 4632, "pretrainedResnet_quant": 55984}
+# Fewer inputs for the large image models: TFLM and the portable C take a while on them.
+SAMPLES = {"pretrainedResnet_quant": 150, "vww_96_int8": 150, "pretrainedResnet_large_int8": 40}
+CUT_SAMPLES = {"pretrainedResnet_large_int8": 12}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,7 @@ def first_difference(ours: np.ndarray, reference: np.ndarray) -> str | None:
 def test_bit_exact_with_tflm_on_random_and_edge_inputs(name, narrow, compiled, engine_model):
     result, runner = compiled(name, narrow)
     tflm = TflmModel(engine_model(name))
-    inputs = sample_inputs(tflm, 150 if name == "pretrainedResnet_quant" else 300)
+    inputs = sample_inputs(tflm, SAMPLES.get(name, 300))
     problem = first_difference(run_host(runner, inputs, result.output_bytes), tflm.run(inputs))
     assert problem is None, problem
 
@@ -81,7 +85,7 @@ def test_every_intermediate_tensor_is_bit_exact_with_tflm(name, engine_model, tm
     """The model cut after each operator: that operator's output, byte for byte, on inputs
     that make it vary (a constant intermediate tensor would test nothing)."""
     cuts = model_zoo.cut_after_each_operator(engine_model(name))
-    inputs = sample_inputs(TflmModel(engine_model(name)), 40)
+    inputs = sample_inputs(TflmModel(engine_model(name)), CUT_SAMPLES.get(name, 40))
 
     def check(cut):
         index, opcode, model = cut
@@ -124,13 +128,15 @@ def test_static_arena_beats_tflm(name, bound, compiled, engine_model):
 @pytest.mark.parametrize("name", [
     "ds_cnn_kws", pytest.param("kws_ref_model", marks=with_shared("mlperf-tiny", "kws_ref_model.tflite"))])
 def test_kws_convolutions_take_the_short_output_stage(name, compiled):
-    """The compiler proves every KWS convolution's accumulators narrow (the SIMD kernels'
-    six-instruction output stage); with narrow_requant=False none is."""
-    for narrow, expected in ((True, 9), (False, 0)):
+    """The compiler proves the accumulators of every KWS convolution and of its fully connected
+    layer narrow (the vector kernels' short output stage); with narrow_requant=False none is."""
+    for narrow, expected in ((True, 10), (False, 0)):
         result, _ = compiled(name, narrow)
         source = (result.out_dir / "model.c").read_text()
         assert source.count(".narrow_acc = 1") == expected
-        assert source.count(".narrow_acc = ") == 9
+        assert source.count(".narrow_acc = ") == 10
+        fc = source[source.index("static const tm_fc_params_t"):]
+        assert fc[:fc.index("};")].count(f".narrow_acc = {int(narrow)}") == 1
 
 
 @pytest.mark.parametrize("name", [
@@ -226,6 +232,25 @@ def test_unsupported_operator_is_named_with_its_index(zoo_model, tmp_path):
 
     with pytest.raises(CompileError, match=r"operator #1 \(LOGISTIC\) is not supported.*Supported operators: ADD"):
         compile_model(zoo_model("sigmoid_model"), tmp_path)
+
+
+def test_per_channel_weights_need_one_scale_per_output(zoo_model, tmp_path):
+    """A per-channel dense layer whose weights carry fewer scales than it has outputs is
+    refused by name, not compiled into a kernel that reads past its constants."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from tinyml.compile import CompileError
+
+    fb = flatbuffer_utils.convert_bytearray_to_object(bytearray(zoo_model("dense_autoencoder")))
+    graph = fb.subgraphs[0]
+    weights = graph.tensors[graph.operators[0].inputs[1]]
+    assert len(weights.quantization.scale) == 24  # per channel: one per output
+    weights.quantization.scale = weights.quantization.scale[:5]
+    weights.quantization.zeroPoint = weights.quantization.zeroPoint[:5]
+    model = bytes(flatbuffer_utils.convert_object_to_bytearray(fb))
+    with pytest.raises(CompileError, match=r"operator #0 \(FULLY_CONNECTED\): weights .* have 5 "
+                                           r"scales for 24 outputs"):
+        compile_model(model, tmp_path)
 
 
 @pytest.mark.parametrize("mutilate,message", [

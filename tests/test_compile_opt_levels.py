@@ -35,7 +35,7 @@ CORES = {
     "host": ["gcc"],
 }
 LEVELS = ["-O0", "-Og", "-O1", "-O2", "-O3", "-Os"]
-ZOO = ["conv_zoo", "dense_autoencoder", "block_edges", "ds_cnn_kws", "residual_net"]
+ZOO = ["conv_zoo", "dense_autoencoder", "block_edges", "ds_cnn_kws", "residual_net", "vector_edges"]
 UNITS = ["kernels", *ZOO,
          pytest.param("kws_ref_model", marks=with_shared("mlperf-tiny", "kws_ref_model.tflite"))]
 

@@ -9,6 +9,12 @@ from tinyml.compile.ops.base import (Call, CompileError, Const, fits,
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
 
 
+def cols_bytes(n: int) -> int:
+    """The matrix kernels' work area for four columns of n values (TM_COLS_BYTES in tm_gemm.h):
+    widened to int16 on the DSP path, raw in chunks of 16 on the Helium path."""
+    return max(8 * n, 64 * -(-n // 16))
+
+
 def conv_requant(op, x, w, y, channels):
     """Per-output-channel multiplier and shift constants, plus the clamp bounds."""
     in_scale, in_zp = x.quant()
@@ -57,14 +63,14 @@ def lower(model: Model, op: Operator) -> Call:
     if (k_h, k_w, o["stride_h"], o["stride_w"], pad_h, pad_w) == (1, 1, 1, 1, 0, 0):
         return Call(op, "tm_conv2d_1x1_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                     [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch",)],
-                    constants, inplace_input=0, scratch_bytes=8 * in_c + 4 * out_c)
+                    constants, inplace_input=0, scratch_bytes=cols_bytes(in_c) + 4 * out_c)
     # In place (the kernel sees output == input) keeps a ring of pad_h input rows: only for
     # "same"-sized, stride-1 convolutions that keep the channel count.
     in_place = ((in_h, in_w, in_c) == (out_h, out_w, out_c) and o["stride_h"] == o["stride_w"] == 1
                 and o["dilation_h"] == o["dilation_w"] == 1 and 2 * pad_h == k_h - 1
                 and 2 * pad_w == k_w - 1)
     k = k_h * k_w * in_c
-    scratch = 8 * k + -(-k // 4) * 4 + 4 * out_c  # widened patches, one raw patch, a partial block
+    scratch = cols_bytes(k) + -(-k // 4) * 4 + 4 * out_c  # columns, one raw patch, a partial block
     if in_place:
         scratch += (pad_h + 1) * in_w * in_c
     return Call(op, "tm_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),

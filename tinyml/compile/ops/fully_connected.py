@@ -3,8 +3,8 @@
 import numpy as np
 
 from tinyml.tflite.model import Model, Operator
-from tinyml.compile.ops.base import (Call, CompileError, Const, fits, require_activation,
-                                     weighted_op)
+from tinyml.compile.ops.base import (Call, CompileError, Const, fits, narrow_accumulators,
+                                     require_activation, weighted_op)
 from tinyml.compile.quantize import activation_range, per_channel_multipliers
 
 
@@ -27,6 +27,9 @@ def lower(model: Model, op: Operator) -> Call:
     in_scale, in_zp = x.quant()
     out_scale, out_zp = y.quant()
     per_channel = w.scale is not None and len(w.scale) > 1
+    if per_channel and len(w.scale) != out_depth:
+        raise CompileError(f"{op.describe()}: weights '{w.name}' have {len(w.scale)} scales for "
+                           f"{out_depth} outputs")
     filter_zp = int(w.zero_point[0]) if w.zero_point is not None and len(w.zero_point) else 0
     if per_channel and w.zero_point is not None and np.any(w.zero_point != 0):
         raise CompileError(f"{op.describe()}: per-channel weights must have zero points of 0")
@@ -37,11 +40,13 @@ def lower(model: Model, op: Operator) -> Call:
     if b is not None:
         bias += b.data.astype(np.int64)
     # sum((x + io) * (w + fo)) = sum(x * (w + fo)) + io * sum(w + fo): the second term is constant.
-    row_sums = w.data.astype(np.int64).sum(axis=1) + in_depth * (-filter_zp)
-    bias += -in_zp * row_sums
+    rows = w.data.astype(np.int64) - filter_zp
+    bias += -in_zp * rows.sum(axis=1)
+    shifts = np.broadcast_to(shift, (out_depth,))
     params = dict(batches=batches, in_depth=in_depth, out_depth=out_depth, act_min=act_min,
                   act_max=act_max, input_offset=-in_zp, filter_offset=-filter_zp,
-                  output_offset=out_zp, per_channel=int(per_channel))
+                  output_offset=out_zp, per_channel=int(per_channel),
+                  narrow_acc=narrow_accumulators(np.abs(rows).sum(axis=1), 128, bias, shifts))
     constants = [Const("filter", "int8_t", w.data), Const("bias", "int32_t", bias.astype(np.int32)),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
     return Call(op, "tm_fully_connected_s8", "tm_fc_params_t", params, ("multiplier", "shift"),

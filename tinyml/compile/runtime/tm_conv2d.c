@@ -2,12 +2,12 @@
  *
  * The input offset is folded into the bias at compile time (bias += input_offset * sum(w)),
  * so the kernel multiplies raw int8 values; padding is then the input zero point, which is
- * what TFLite's padding means. Each output pixel's patch is gathered into scratch; the SIMD
- * path gathers four, widens them to int16 and hands them to the shared matrix kernel
- * (tm_gemm.h).
+ * what TFLite's padding means. Each output pixel's patch is gathered into scratch; the DSP
+ * and Helium paths gather four, lay them out as columns (widened to int16 on the DSP path)
+ * and hand them to the shared matrix kernels (tm_gemm.h).
  *
- * Scratch: the patch work area (8 k + k rounded up to 4 + 4 out_c bytes, k = filter_h *
- * filter_w * in_c), then, in place, the ring and the row below.
+ * Scratch: the patch work area (TM_COLS_BYTES(k) + k rounded up to 4 + 4 out_c bytes, k =
+ * filter_h * filter_w * in_c), then, in place, the ring and the row below.
  * In place (output == input; the compiler only plans it for stride 1, "same" size and
  * in_c == out_c): output row y is computed into scratch, input row y is saved in a ring of
  * the last pad_h input rows, then row y is overwritten. Rows above y are read from the ring,
@@ -15,6 +15,7 @@
 #include "tm_gemm.h"
 #include "tm_kernels.h"
 #include "tm_math.h"
+#include "tm_mve.h"
 #include "tm_simd.h"
 
 typedef struct {
@@ -39,9 +40,16 @@ static const int8_t *input_row(const rows_t *r, int iy)
 static int8_t *fill(int8_t *dst, int8_t value, int32_t n)
 {
     int32_t i;
+#if defined(TM_MVE)
+    const int8x16_t v = vdupq_n_s8(value);
+    for (i = 0; i < n; i += 16) {
+        vstrbq_p_s8(dst + i, v, vctp8q((uint32_t)(n - i)));
+    }
+#else
     for (i = 0; i < n; ++i) {
         dst[i] = value;
     }
+#endif
     return dst + n;
 }
 
@@ -80,7 +88,7 @@ static void gather(const rows_t *r, int oy, int ox, int8_t *patch)
     }
 }
 
-#if defined(TM_SIMD)
+#if defined(TM_SIMD) || defined(TM_MVE)
 /* Output pixels first .. last (row-major indices) into out, which holds pixel `first`:
  * four at a time, through the shared matrix kernel; a last, partial block goes through
  * `partial` (4 * out_c bytes). */
@@ -89,8 +97,7 @@ static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filt
 {
     const tm_conv_params_t *p = r->p;
     const int32_t k = (int32_t)p->filter_h * p->filter_w * p->in_c;
-    int32_t *cols = (int32_t *)(void *)scratch;
-    int8_t *patch = (int8_t *)(void *)(cols + 2 * k);
+    int8_t *patch = (int8_t *)(void *)scratch + TM_COLS_BYTES(k);
     int8_t *partial = patch + ((k + 3) & ~3);
     int32_t i;
     int c;
@@ -99,10 +106,19 @@ static void output_pixels(const rows_t *r, const tm_out_t *o, const int8_t *filt
         for (c = 0; c < 4; ++c) { /* past the end: repeat the last pixel */
             const int32_t pixel = i + (c < count ? c : count - 1);
             gather(r, (int)(pixel / p->out_w), (int)(pixel % p->out_w), patch);
-            tm_cols_widen(patch, cols, k, c);
+#if defined(TM_MVE)
+            tm_mve_cols_put(patch, (int8_t *)(void *)scratch, k, c);
+#else
+            tm_cols_widen(patch, (int32_t *)(void *)scratch, k, c);
+#endif
         }
-        tm_gemm_4col_s8(o, k, p->out_c, cols, filter, out + (i - first) * p->out_c, count,
-                        partial);
+#if defined(TM_MVE)
+        tm_mve_gemm_4col_s8(o, k, p->out_c, (const int8_t *)(void *)scratch, filter,
+                            out + (i - first) * p->out_c, count, partial);
+#else
+        tm_gemm_4col_s8(o, k, p->out_c, (const int32_t *)(void *)scratch, filter,
+                        out + (i - first) * p->out_c, count, partial);
+#endif
     }
 }
 
@@ -150,7 +166,7 @@ void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t
     r.row_bytes = (int32_t)p->in_w * p->in_c;
     r.current = 0;
     if (input != output) {
-#if defined(TM_SIMD)
+#if defined(TM_SIMD) || defined(TM_MVE)
         /* blocks of four pixels run across row ends: no lanes wasted on narrow outputs */
         output_pixels(&r, &o, filter, 0, (int32_t)p->out_h * p->out_w - 1, output, scratch);
 #else
@@ -162,7 +178,8 @@ void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t
     }
     {
         /* scratch: the patch work area, the ring of pad_h input rows, one output row */
-        int8_t *saved = (int8_t *)(void *)scratch + 8 * k + ((k + 3) & ~3) + 4 * p->out_c;
+        int8_t *saved =
+            (int8_t *)(void *)scratch + TM_COLS_BYTES(k) + ((k + 3) & ~3) + 4 * p->out_c;
         int8_t *row_out = saved + p->pad_h * r.row_bytes;
         r.saved = saved;
         for (oy = 0; oy < p->out_h; ++oy) {

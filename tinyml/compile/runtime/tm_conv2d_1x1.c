@@ -4,16 +4,17 @@
  * so each output is a plain int8 dot product. Outputs go to scratch before they are stored,
  * so output may overwrite input in place: pixels run forwards when out_c <= in_c and
  * backwards otherwise, and no pixel is overwritten before it is read.
- * The SIMD path takes four pixels at a time, widened and interleaved in scratch, through the
- * shared matrix kernel (tm_gemm.h); their outputs go straight to the output, as the inputs of
- * all four are already in scratch. */
+ * The DSP and Helium paths take four pixels at a time, copied (widened, on the DSP path) and
+ * interleaved in scratch, through the shared matrix kernels (tm_gemm.h); their outputs go
+ * straight to the output, as the inputs of all four are already in scratch. */
 #include "tm_kernels.h"
 #include "tm_math.h"
 #include "tm_gemm.h"
+#include "tm_mve.h"
 #include "tm_simd.h"
 
 
-#if !defined(TM_SIMD)
+#if !defined(TM_SIMD) && !defined(TM_MVE)
 static void one_pixel(const tm_out_t *o, int32_t n, int32_t out_c, const int8_t *x,
                       const int8_t *filter, int8_t *out)
 {
@@ -37,13 +38,27 @@ void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const in
     const int forward = out_c <= in_c;
     const tm_out_t o = tm_conv_output(p, q, bias);
     int32_t step;
-#if defined(TM_SIMD)
-    /* scratch: 4 widened, interleaved pixels (8 * in_c bytes), then the outputs of a last,
-     * partial block (4 * out_c). All four pixels are read before any output is written, and
-     * each output region only covers inputs already read (forwards when out_c <= in_c,
-     * backwards otherwise), so outputs go straight out. */
+#if defined(TM_MVE)
+    /* scratch: 4 raw pixels, interleaved (TM_COLS_BYTES(in_c)), then the outputs of a last,
+     * partial block (4 * out_c); the same order of reads and writes as below. */
+    int8_t *cols = scratch;
+    int8_t *partial = scratch + TM_COLS_BYTES(in_c);
+    int c;
+    for (step = 0; step < pixels; step += 4) {
+        const int32_t count = pixels - step < 4 ? pixels - step : 4;
+        const int32_t first = forward ? step : pixels - step - count;
+        for (c = 0; c < 4; ++c) { /* fewer than 4 left: repeat the last one */
+            tm_mve_cols_put(input + (first + (c < count ? c : count - 1)) * in_c, cols, in_c, c);
+        }
+        tm_mve_gemm_4col_s8(&o, in_c, out_c, cols, filter, output + first * out_c, count, partial);
+    }
+#elif defined(TM_SIMD)
+    /* scratch: 4 widened, interleaved pixels (TM_COLS_BYTES(in_c) bytes), then the outputs of
+     * a last, partial block (4 * out_c). All four pixels are read before any output is
+     * written, and each output region only covers inputs already read (forwards when
+     * out_c <= in_c, backwards otherwise), so outputs go straight out. */
     int32_t *cols = (int32_t *)(void *)scratch;
-    int8_t *partial = scratch + 8 * in_c;
+    int8_t *partial = scratch + TM_COLS_BYTES(in_c);
     int c;
     for (step = 0; step < pixels; step += 4) {
         const int32_t count = pixels - step < 4 ? pixels - step : 4;

@@ -1,5 +1,6 @@
-/* Internal: the SIMD matrix kernel shared by CONV_2D and its 1x1 form, compiled into both.
+/* Internal: the matrix kernels shared by CONV_2D and its 1x1 form, compiled into both.
  *
+ * DSP path (TM_SIMD):
  * Four input columns (pixels, or patches of pixels) are widened to int16 and interleaved by
  * groups of four values: for group g, column c holds the words (x0 x2) (x1 x3) (SXTB16
  * order) at cols[8 g + 2 c] and cols[8 g + 2 c + 1], one LDRD apart. Each filter row (int8)
@@ -9,14 +10,216 @@
  *
  * The four outputs of row oc go to out[oc], out[rows + oc], ...: four consecutive pixels of
  * `rows` channels each. The accumulators start at the bias (the input offset is folded into
- * it at compile time). */
+ * it at compile time).
+ *
+ * Helium path (TM_MVE, which takes precedence): the four columns stay raw int8, interleaved by
+ * chunks of 16 values (chunk g of column c at cols[64 g + 16 c]) so that one pointer with
+ * fixed offsets reaches all four. Two filter rows at a time: per chunk, two weight vectors and
+ * four column vectors feed eight VMLADAVA, 128 MACs in 14 instructions. A last chunk of fewer
+ * than 16 values loads its weights with a predicate (the missing ones read as 0, so whatever
+ * the columns hold there adds nothing). The four outputs of a row go through the vector
+ * output stage together and reach out[oc], out[rows + oc], ... in one scatter store. */
 #ifndef TM_GEMM_H
 #define TM_GEMM_H
 
 #include "tm_math.h"
+#include "tm_mve.h"
 #include "tm_simd.h"
 
-#if defined(TM_SIMD)
+/* Bytes of the column work area for four columns of n values: the DSP path's widened int16
+ * columns or the Helium path's chunks of 16, whichever is larger (the compiler sizes scratch
+ * with the same formula, tinyml/compile/ops/conv2d.py). */
+#define TM_COLS_BYTES(n) \
+    ((8 * (n)) > (64 * (((n) + 15) / 16)) ? (8 * (n)) : (64 * (((n) + 15) / 16)))
+
+#if defined(TM_MVE)
+/* Copies n raw int8 values into column c of the interleaved layout. */
+static inline void tm_mve_cols_put(const int8_t *x, int8_t *cols, int32_t n, int32_t c)
+{
+    int8_t *dst = cols + 16 * c;
+    int32_t i;
+    for (i = 0; i + 16 <= n; i += 16, dst += 64) {
+        vstrbq_s8(dst, vldrbq_s8(x + i));
+    }
+    if (i < n) {
+        const mve_pred16_t p = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst, vldrbq_z_s8(x + i, p), p);
+    }
+}
+
+/* Row oc's four accumulators through the output stage, to out[oc + k * rows]. */
+TM_INLINE void tm_mve_gemm_out(const tm_out_t *o, int32_t oc, int32x4_t acc, int8_t *out,
+                               uint32x4_t steps, int32x4_t lo, int32x4_t hi, int narrow)
+{
+    const int32_t shift = o->shift[oc], m = o->multiplier[oc];
+    int32x4_t v;
+    if (narrow) {
+        v = tm_mve_requant_narrow_n(acc, m, shift, o->offset, lo, hi);
+    } else {
+        v = tm_mve_requant_n(acc, m, shift > 0 ? shift : 0, shift < 0 ? shift : 0, o->offset,
+                             lo, hi);
+    }
+    vstrbq_scatter_offset_s32(out + oc, steps, v);
+}
+
+/* One chunk of rows k0 and k1 against the four columns at c (c advanced by 64 before the
+ * first load, so the others read at -48, -32, -16): `op` is vmladav for the first chunk (it
+ * sets the accumulators), vmlava after. */
+#define TM_MVE_CHUNK(op)                                \
+    "vldrb.u8   %q[k0], [%[w0]], #16\n\t"               \
+    "vldrb.u8   %q[k1], [%[w1]], #16\n\t"               \
+    "vldrb.u8   %q[x], [%[c]], #64\n\t"                 \
+    op ".s8  %[a0], %q[x], %q[k0]\n\t"                  \
+    op ".s8  %[e0], %q[x], %q[k1]\n\t"                  \
+    "vldrb.u8   %q[x], [%[c], #-48]\n\t"                \
+    op ".s8  %[a1], %q[x], %q[k0]\n\t"                  \
+    op ".s8  %[e1], %q[x], %q[k1]\n\t"                  \
+    "vldrb.u8   %q[x], [%[c], #-32]\n\t"                \
+    op ".s8  %[a2], %q[x], %q[k0]\n\t"                  \
+    op ".s8  %[e2], %q[x], %q[k1]\n\t"                  \
+    "vldrb.u8   %q[x], [%[c], #-16]\n\t"                \
+    op ".s8  %[a3], %q[x], %q[k0]\n\t"                  \
+    op ".s8  %[e3], %q[x], %q[k1]\n\t"
+
+/* The whole chunks (chunks >= 1) of rows w0 and w1 against the four columns at c: 128 MACs
+ * in 16 instructions a chunk. In assembly because the loop needs eight accumulators, each in
+ * an even register (VMLADAVA's encoding), and a compiled loop takes the last one, lr, for
+ * its counter; here the counter is a SUBS, and the first chunk's VMLADAV sets the
+ * accumulators, so they need no start value. The "memory" clobber stands for the reads. */
+#define TM_MVE_WHOLE_CHUNKS(c, w0, w1, chunks)                                              \
+    __asm__(TM_MVE_CHUNK("vmladav")                                                         \
+            "subs       %[n], %[n], #1\n\t"                                                 \
+            "beq        2f\n"                                                               \
+            "1:\n\t"                                                                        \
+            TM_MVE_CHUNK("vmlava")                                                          \
+            "subs       %[n], %[n], #1\n\t"                                                 \
+            "bne        1b\n"                                                               \
+            "2:"                                                                            \
+            : [c] "+r"(c), [w0] "+r"(w0), [w1] "+r"(w1), [n] "+r"(chunks), [k0] "=&w"(k0),   \
+              [k1] "=&w"(k1), [x] "=&w"(x), [a0] "=Te"(a0), [a1] "=Te"(a1), [a2] "=Te"(a2), \
+              [a3] "=Te"(a3), [e0] "=Te"(e0), [e1] "=Te"(e1), [e2] "=Te"(e2), [e3] "=Te"(e3) \
+            :                                                                               \
+            : "cc", "memory")
+
+/* Rows w0 and w1 (n values each, n >= 1) against the four columns: the four sums of each as
+ * the lanes of *va and *ve. When has_tail (a constant at each call) the last n % 16 values
+ * follow in C, their weights read under `tail`. At -O0 (a debug build) all in C. */
+TM_INLINE void tm_mve_rows2(const int8_t *c, const int8_t *w0, const int8_t *w1, int32_t n,
+                            mve_pred16_t tail, int has_tail, int32x4_t *va, int32x4_t *ve)
+{
+#if defined(__OPTIMIZE__)
+    int32_t chunks = n >> 4;
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, e0 = 0, e1 = 0, e2 = 0, e3 = 0;
+    int8x16_t k0, k1, x;
+    if (chunks > 0) {
+        TM_MVE_WHOLE_CHUNKS(c, w0, w1, chunks);
+    }
+    if (has_tail) {
+        k0 = vldrbq_z_s8(w0, tail);
+        k1 = vldrbq_z_s8(w1, tail);
+        x = vldrbq_s8(c);
+        a0 = vmladavaq_s8(a0, x, k0);
+        e0 = vmladavaq_s8(e0, x, k1);
+        x = vldrbq_s8(c + 16);
+        a1 = vmladavaq_s8(a1, x, k0);
+        e1 = vmladavaq_s8(e1, x, k1);
+        x = vldrbq_s8(c + 32);
+        a2 = vmladavaq_s8(a2, x, k0);
+        e2 = vmladavaq_s8(e2, x, k1);
+        x = vldrbq_s8(c + 48);
+        a3 = vmladavaq_s8(a3, x, k0);
+        e3 = vmladavaq_s8(e3, x, k1);
+    }
+    *va = tm_mve_lanes(a0, a1, a2, a3);
+    *ve = tm_mve_lanes(e0, e1, e2, e3);
+#else
+    int32_t a[4] = {0, 0, 0, 0}, e[4] = {0, 0, 0, 0};
+    int32_t i;
+    int k;
+    for (i = 0; i < n; i += 16, c += 64, w0 += 16, w1 += 16) {
+        const mve_pred16_t p = i + 16 <= n ? vctp8q(16u) : tail;
+        const int8x16_t k0 = vldrbq_z_s8(w0, p), k1 = vldrbq_z_s8(w1, p);
+        for (k = 0; k < 4; ++k) {
+            const int8x16_t x = vldrbq_s8(c + 16 * k);
+            a[k] = vmladavaq_s8(a[k], x, k0);
+            e[k] = vmladavaq_s8(e[k], x, k1);
+        }
+    }
+    (void)has_tail;
+    *va = tm_mve_lanes(a[0], a[1], a[2], a[3]);
+    *ve = tm_mve_lanes(e[0], e[1], e[2], e[3]);
+#endif
+}
+
+/* Rows 0 .. rows-1 of the filter against the four columns; `narrow` and `has_tail` are
+ * constants at each call. */
+TM_INLINE void tm_mve_gemm_run(const tm_out_t *o, int32_t n, int32_t rows, const int8_t *cols,
+                               const int8_t *filter, int8_t *out, int narrow, int has_tail)
+{
+    const int32_t chunks = n >> 4;
+    const mve_pred16_t tail = vctp8q((uint32_t)(n & 15));
+    const uint32x4_t steps = tm_mve_steps(rows);
+    const int32x4_t lo = vdupq_n_s32(o->lo), hi = vdupq_n_s32(o->hi);
+    int32_t oc = 0, g;
+    for (; oc + 2 <= rows; oc += 2) {
+        const int8_t *w0 = filter + oc * n;
+        int32x4_t va, ve;
+        tm_mve_rows2(cols, w0, w0 + n, n, tail, has_tail, &va, &ve);
+        if (o->bias != 0) {
+            va = vaddq_n_s32(va, o->bias[oc]);
+            ve = vaddq_n_s32(ve, o->bias[oc + 1]);
+        }
+        tm_mve_gemm_out(o, oc, va, out, steps, lo, hi, narrow);
+        tm_mve_gemm_out(o, oc + 1, ve, out, steps, lo, hi, narrow);
+    }
+    if (oc < rows) { /* an odd last row */
+        const int8_t *w0 = filter + oc * n;
+        const int8_t *c = cols;
+        const int32_t b0 = o->bias != 0 ? o->bias[oc] : 0;
+        int32_t a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+        for (g = 0; g < chunks; ++g, c += 64, w0 += 16) {
+            const int8x16_t k0 = vldrbq_s8(w0);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(c), k0);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(c + 16), k0);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(c + 32), k0);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(c + 48), k0);
+        }
+        if (has_tail) {
+            const int8x16_t k0 = vldrbq_z_s8(w0, tail);
+            a0 = vmladavaq_s8(a0, vldrbq_s8(c), k0);
+            a1 = vmladavaq_s8(a1, vldrbq_s8(c + 16), k0);
+            a2 = vmladavaq_s8(a2, vldrbq_s8(c + 32), k0);
+            a3 = vmladavaq_s8(a3, vldrbq_s8(c + 48), k0);
+        }
+        tm_mve_gemm_out(o, oc, tm_mve_lanes(a0, a1, a2, a3), out, steps, lo, hi, narrow);
+    }
+}
+
+/* The outputs of the four columns into out, for every filter row. Only the first `count`
+ * columns are real pixels (the others repeat the last): then the block goes through
+ * `partial` (4 * rows bytes) and only those pixels reach out. */
+TM_NOINLINE static void tm_mve_gemm_4col_s8(const tm_out_t *stage, int32_t n, int32_t rows,
+                                            const int8_t *cols, const int8_t *filter,
+                                            int8_t *out, int32_t count, int8_t *partial)
+{
+    const tm_out_t o = *stage; /* a local copy: int8 stores cannot alias it */
+    int8_t *dst = count == 4 ? out : partial;
+    if (o.narrow && (n & 15) != 0) {
+        tm_mve_gemm_run(&o, n, rows, cols, filter, dst, 1, 1);
+    } else if (o.narrow) {
+        tm_mve_gemm_run(&o, n, rows, cols, filter, dst, 1, 0);
+    } else if ((n & 15) != 0) {
+        tm_mve_gemm_run(&o, n, rows, cols, filter, dst, 0, 1);
+    } else {
+        tm_mve_gemm_run(&o, n, rows, cols, filter, dst, 0, 0);
+    }
+    if (count < 4) {
+        tm_copy_s8(out, partial, count * rows);
+    }
+}
+#endif
+
+#if defined(TM_SIMD) && !defined(TM_MVE)
 /* Widens n raw int8 values into column c of the interleaved layout of n values per column. */
 static inline void tm_cols_widen(const int8_t *x, int32_t *cols, int32_t n, int32_t c)
 {

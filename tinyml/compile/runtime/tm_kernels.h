@@ -3,7 +3,9 @@
  * Freestanding C99, no malloc, no float. Every kernel computes exactly what TFLite Micro's
  * reference kernel computes, bit for bit; on Cortex-M cores with the DSP extension
  * (__ARM_FEATURE_DSP) the inner loops use SIMD intrinsics with the same results (and the
- * matrix kernel's inner step, tm_mac_group in tm_gemm.h, a few lines of assembly for LDRD).
+ * matrix kernel's inner step, tm_mac_group in tm_gemm.h, a few lines of assembly for LDRD),
+ * and on cores with Helium (__ARM_FEATURE_MVE: Cortex-M55, M85) vector intrinsics from
+ * arm_mve.h (tm_mve.h), again with the same results.
  * One operator per file; the shared arithmetic is in tm_math.h.
  */
 #ifndef TM_KERNELS_H
@@ -39,23 +41,25 @@ typedef struct {
 
 /* CONV_2D. filter is [out_c][filter_h][filter_w][in_c]; bias may be NULL, and must already
  * include input_offset * sum(filter) of its channel. With k = filter_h * filter_w * in_c,
- * scratch holds 8 k + (k rounded up to 4) + 4 out_c bytes of patches and, when output ==
- * input (in place: stride 1, same size, in_c == out_c), then pad_h + 1 rows of in_w * in_c. */
+ * scratch holds TM_COLS_BYTES(k) (tm_gemm.h: the larger of 8 k and 64 ceil(k / 16)) + (k
+ * rounded up to 4) + 4 out_c bytes of patches and, when output == input (in place: stride 1,
+ * same size, in_c == out_c), then pad_h + 1 rows of in_w * in_c. */
 void tm_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                   const int8_t *filter, const int32_t *bias, int8_t *output, int16_t *scratch);
 
 /* CONV_2D with a 1x1 filter, stride 1, no padding. bias must already include
  * input_offset * sum(filter) of its channel (folded at compile time). input and output may
- * be the same buffer: scratch (8 * in_c + 4 * out_c bytes) holds four pixels, widened, and
+ * be the same buffer: scratch (TM_COLS_BYTES(in_c) + 4 * out_c bytes) holds four pixels and
  * the outputs of a last, partial block of pixels (or one pixel's outputs). */
 void tm_conv2d_1x1_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                       const int8_t *filter, const int32_t *bias, int8_t *output, int8_t *scratch);
 
 /* DEPTHWISE_CONV_2D. filter is [filter_h][filter_w][out_c]. plane is scratch for one padded
- * input channel as int16: plane_h * plane_w values (rounded up to even), plane_h =
- * (out_h - 1) * stride_h + (filter_h - 1) * dilation_h + 1 (likewise plane_w), then one
- * channel's window sums, out_h * out_w int32. With depth_multiplier 1, input and output may
- * be the same buffer. */
+ * input channel: with plane_h = (out_h - 1) * stride_h + (filter_h - 1) * dilation_h + 1
+ * (likewise plane_w), the larger of 4 ceil(plane_h plane_w / 2) bytes (an int16 plane) and
+ * 2 plane_h plane_w + 3 max(stride_h, stride_w) rounded up to 4 (the Helium path's int8
+ * plane), then one channel's window sums, out_h * out_w + 3 int32. With depth_multiplier 1,
+ * input and output may be the same buffer. */
 void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, const int8_t *input,
                             const int8_t *filter, const int32_t *bias, int8_t *output,
                             int16_t *plane);
@@ -63,10 +67,11 @@ void tm_depthwise_conv2d_s8(const tm_conv_params_t *p, const tm_requant_t *q, co
 typedef struct {
     int16_t batches, in_depth, out_depth;
     int8_t act_min, act_max;
-    int32_t input_offset;  /* -input_zero_point (already folded into bias when fold_offset) */
+    int32_t input_offset;  /* -input_zero_point (already folded into bias) */
     int32_t filter_offset; /* -filter_zero_point */
     int32_t output_offset;
     uint8_t per_channel;   /* q holds out_depth entries rather than one */
+    uint8_t narrow_acc;    /* as in tm_conv_params_t */
 } tm_fc_params_t;
 
 /* FULLY_CONNECTED. filter is [out_depth][in_depth]; bias (never NULL) already includes

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "tm_kernels.h"
+#include "tm_mve.h"
 #include "tm_simd.h"
 
 /* Constant tensors live in flash. On AVR, flash is a separate address space: constants are
@@ -85,13 +86,24 @@ typedef struct {
     int32_t narrow; /* see tm_fast_t */
 } tm_out_t;
 
-/* Copies n bytes, forwards; returns dst + n. */
+/* Copies n bytes, forwards (dst may be below an overlapping src); returns dst + n. Helium:
+ * 16 at a time, each chunk read before it is written. */
 static inline int8_t *tm_copy_s8(int8_t *dst, const int8_t *src, int32_t n)
 {
     int32_t i;
+#if defined(TM_MVE)
+    for (i = 0; i + 16 <= n; i += 16) {
+        vstrbq_s8(dst + i, vldrbq_s8(src + i));
+    }
+    if (i < n) {
+        const mve_pred16_t part = vctp8q((uint32_t)(n - i));
+        vstrbq_p_s8(dst + i, vldrbq_z_s8(src + i, part), part);
+    }
+#else
     for (i = 0; i < n; ++i) {
         dst[i] = src[i];
     }
+#endif
     return dst + n;
 }
 
