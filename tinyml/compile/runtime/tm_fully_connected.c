@@ -27,18 +27,6 @@ static int32_t offset_term(const int8_t *x, int32_t n, int32_t filter_offset)
     return sum * filter_offset;
 }
 
-static tm_out_t fc_output(const tm_fc_params_t *p, const tm_requant_t *q, const int32_t *bias)
-{
-    tm_out_t o;
-    o.bias = bias;
-    o.multiplier = q->multiplier;
-    o.shift = q->shift;
-    o.offset = p->output_offset;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
-    o.narrow = p->narrow_acc;
-    return o;
-}
 #endif
 
 #if defined(TM_MVE)
@@ -300,7 +288,7 @@ void tm_fully_connected_s8(const tm_fc_params_t *p, const tm_requant_t *q, const
 {
     const int32_t n = p->in_depth, rows = p->out_depth;
 #if defined(TM_MVE) || defined(TM_SIMD)
-    const tm_out_t o = fc_output(p, q, bias);
+    const tm_out_t o = tm_out_of(q, bias, p->output_offset, p->act_min, p->act_max, p->narrow_acc);
 #endif
     int32_t b;
     for (b = 0; b < p->batches; ++b) {

@@ -112,18 +112,25 @@ static inline int8_t tm_clamp_s8(int32_t x, int8_t lo, int8_t hi)
     return (int8_t)(x < lo ? lo : (x > hi ? hi : x));
 }
 
-static inline tm_out_t tm_conv_output(const tm_conv_params_t *p, const tm_requant_t *q,
-                                      const int32_t *bias)
+/* The output stage of a layer, from its requantization and its params' output fields. */
+static inline tm_out_t tm_out_of(const tm_requant_t *q, const int32_t *bias, int32_t output_offset,
+                                 int8_t act_min, int8_t act_max, int32_t narrow)
 {
     tm_out_t o;
     o.bias = bias;
     o.multiplier = q->multiplier;
     o.shift = q->shift;
-    o.offset = p->output_offset;
-    o.lo = p->act_min;
-    o.hi = p->act_max;
-    o.narrow = p->narrow_acc;
+    o.offset = output_offset;
+    o.lo = act_min;
+    o.hi = act_max;
+    o.narrow = narrow;
     return o;
+}
+
+static inline tm_out_t tm_conv_output(const tm_conv_params_t *p, const tm_requant_t *q,
+                                      const int32_t *bias)
+{
+    return tm_out_of(q, bias, p->output_offset, p->act_min, p->act_max, p->narrow_acc);
 }
 
 /* Everything the output stage needs for one channel, in locals: for loops that produce many
