@@ -259,3 +259,16 @@ def test_cli_make_show_features(tmp_path):
                              env=env, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 1 and "no .mat files" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_a_dataset_cache_that_cannot_be_written_is_one_line_naming_the_fix(tmp_path, monkeypatch):
+    from tinyml.datasets import make_vibration
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("TINYML_DATA", str(blocker / "cache"))
+    config = VibrationConfig(normal_windows=60, seed=5)
+    with pytest.raises(TinymlError) as error:
+        make_vibration(config, progress=False)
+    assert str(error.value).startswith(f"cannot write the dataset cache {blocker / 'cache'}/vibration-")
+    assert str(error.value).endswith(" (Not a directory): set TINYML_DATA to a writable folder")

@@ -201,3 +201,15 @@ def test_spoken_words_are_cached_and_a_damaged_entry_is_spoken_again(tmp_path, m
     repaired = utterances.speak_all(jobs, workers=2, progress=False, root=tmp_path)
     assert all(np.array_equal(a, b) for a, b in zip(first, repaired))
     assert damaged.stat().st_size == 2 * first[1].size
+
+
+def test_a_speech_cache_that_cannot_be_written_is_one_line_naming_the_fix(tmp_path):
+    from tinyml.datasets import utterances
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(TinymlError) as error:
+        utterances.speak_all([("espeak-ng", "yes", "en-us+m1", 1.0, 1.0)], workers=1, progress=False,
+                             root=blocker / "speech")
+    assert str(error.value) == (f"cannot write the speech cache in {blocker / 'speech'} (Not a "
+                                "directory): set TINYML_DATA to a writable folder")

@@ -16,7 +16,7 @@ from tinyml.datasets.kws_synth import KwsConfig
 from tinyml.datasets.speech_commands import import_speech_commands
 from tinyml.datasets.store import DamagedCache, Dataset, cache_dir, load, save
 from tinyml.datasets.vibration_synth import VibrationConfig
-from tinyml.errors import warn
+from tinyml.errors import TinymlError, warn
 
 __all__ = ["Dataset", "KwsConfig", "VibrationConfig", "import_cwru", "import_speech_commands",
            "load", "make_kws", "make_vibration", "save"]
@@ -31,7 +31,11 @@ def cached(folder: Path, build) -> tuple[Dataset, bool]:
         except DamagedCache as exc:
             warn(f"{exc.damage}: generating it again")
     dataset = build()
-    save(dataset, folder)
+    try:
+        save(dataset, folder)
+    except OSError as exc:
+        raise TinymlError(f"cannot write the dataset cache {folder} ({exc.strerror}): set "
+                          "TINYML_DATA to a writable folder") from None
     return dataset, True
 
 

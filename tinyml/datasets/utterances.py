@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from tinyml.datasets import tts
 from tinyml.datasets.store import cache_dir
+from tinyml.errors import TinymlError
 from tinyml.tools import proc
 from tinyml.tools.fs import atomic_file
 
@@ -50,6 +51,18 @@ def _read(path: Path) -> np.ndarray | None:
     return np.frombuffer(data, "<i2")
 
 
+def _unwritable(root: Path, exc: OSError) -> TinymlError:
+    return TinymlError(f"cannot write the speech cache in {root} ({exc.strerror}): "
+                       "set TINYML_DATA to a writable folder")
+
+
+def _writable(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(root, exc) from None
+
+
 def speak_all(jobs: list[tuple], workers: int = 2, progress: bool = True,
               root: Path | None = None) -> list[np.ndarray]:
     """Every job's utterance (float64, peak about 1), from the cache or spoken by a pool of
@@ -59,12 +72,16 @@ def speak_all(jobs: list[tuple], workers: int = 2, progress: bool = True,
     missing = [i for i, x in enumerate(stored) if x is None]
     engines = ", ".join(dict.fromkeys(job[0] for job in jobs))
     if missing:
+        _writable(root)  # before the pool: a pool stopped by an error finishes its queue first
         with proc.process_pool(workers) as pool:
             spoken = pool.map(tts.speak, [jobs[i] for i in missing], chunksize=32)
             for i, x in tqdm(zip(missing, spoken), total=len(missing), unit="utt",
                              desc=f"speaking ({engines}; {len(jobs) - len(missing)} cached)",
                              disable=not progress):
                 stored[i] = _as_stored(x)
-                with atomic_file(_path(root, jobs[i])) as tmp:
-                    tmp.write_bytes(stored[i].tobytes())
+                try:
+                    with atomic_file(_path(root, jobs[i])) as tmp:
+                        tmp.write_bytes(stored[i].tobytes())
+                except OSError as exc:
+                    raise _unwritable(root, exc) from None
     return [x.astype(np.float64) / 32767 for x in stored]
