@@ -11,7 +11,9 @@ vibration on the Arduino Mega (8 KB RAM): the best AUC that fits. Both with the 
 the wall time and, for the front, the instruction estimate's error against QEMU's count.
 
 Run: .venv/bin/python -m benchmarks.tune [--trials 40] [--vibration-trials 20]
-     (writes benchmarks/results/tune.json; 40 kws trials take hours on 2 cores)
+     (writes benchmarks/results/tune.json after each part, keeping the other part's keys when
+     one is skipped; 40 kws trials take hours on 2 cores; --work DIR keeps the studies, and
+     the same command with the same --work resumes an interrupted one)
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def tune_kws(args, work: Path) -> dict:
     no_slower = [r["val_metric"] - acc for r in done if r["cost"]["instructions"] <= instr]
     return {
         "kws.board": args.kws_board, "kws.max_latency_ms": args.max_latency_ms,
+        "kws.clips_per_class": args.clips_per_class, "kws.trial_epochs": settings.epochs,
         "kws.trials": len([r for r in result.rows if r["state"] in ("COMPLETE", "PRUNED")]),
         "kws.statuses": json.loads((result.folder / "report.json").read_text())["statuses"],
         "kws.wall_s": round(tune_s, 1),
@@ -99,7 +102,8 @@ def main(argv=None) -> None:
     parser.add_argument("--vibration-trials", type=int, default=20, help="vibration trials (default 20)")
     parser.add_argument("--kws-board", default="nano33ble")
     parser.add_argument("--max-latency-ms", type=float, default=50.0)
-    parser.add_argument("--vibration-board", default="emu-arduino-mega")
+    parser.add_argument("--vibration-board", default="megaatmega2560",
+                        help="default: the Arduino Mega 2560 with the Arduino core (its RAM counted)")
     parser.add_argument("--clips-per-class", type=int, default=2000, help="of the synthetic keyword set")
     parser.add_argument("--skip-kws", action="store_true")
     parser.add_argument("--skip-vibration", action="store_true")
@@ -107,20 +111,28 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "tune.json", help="results file")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
-    results: dict = {}
-    with tempfile.TemporaryDirectory(prefix="tinyml-tune-bench-") as tmp:
-        work = args.work or Path(tmp)
-        if not args.skip_kws:
-            results.update(tune_kws(args, work))
-        if not args.skip_vibration:
-            results.update(tune_vibration(args, work))
+    results = _previous(args.out)  # a part run alone keeps the other part's figures
     results["_method"] = (f"{os.cpu_count()} cores; `tinyml tune` (Optuna multi-objective TPE, SQLite), "
                           "validation scores of the int8 models in TFLite Micro after the tuner's short schedule; "
                           "instructions: the calibrated estimate, checked on the Pareto front in QEMU "
                           "(-icount shift=0) where the board's core has an emulated twin")
-    with atomic_file(args.out) as tmp_file:
-        tmp_file.write_text(json.dumps(results, indent=2) + "\n")
+    with tempfile.TemporaryDirectory(prefix="tinyml-tune-bench-") as tmp:
+        work = args.work or Path(tmp)
+        for part, skip, run in (("kws", args.skip_kws, tune_kws), ("vibration", args.skip_vibration, tune_vibration)):
+            if skip:
+                continue
+            results = {k: v for k, v in results.items() if not k.startswith(part + ".")}
+            results.update(run(args, work))
+            with atomic_file(args.out) as tmp_file:
+                tmp_file.write_text(json.dumps(dict(sorted(results.items())), indent=2) + "\n")
     print(json.dumps(results, indent=2))
+
+
+def _previous(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "tinyml_device.h"
 
 #include "tinyml_app.h"
+#include "tinyml_capture.h"
 #include "tinyml_config.h"
 #include "tinyml_eembc.h"
 #include "tinyml_link.h"
@@ -211,8 +212,28 @@ static void answer_mode(const tm_frame_t *frame)
     send_frame(TM_MSG_MODE | TM_REPLY, frame->seq, reply, 1u);
 }
 
+static void answer_capture(const tm_frame_t *frame)
+{
+    uint32_t capacity = 0;
+    int32_t n;
+    if (app_input(TM_INPUT_FEATURES, &capacity) == 0) {
+        send_error(frame->seq, TM_ERR_NO_MODEL);
+        return;
+    }
+    live = 0u;
+    n = capture_request(frame->payload, frame->length, reply, (uint16_t)sizeof reply);
+    if (n < 0) {
+        send_error(frame->seq, TM_ERR_ARGUMENT);
+        return;
+    }
+    send_frame(TM_MSG_CAPTURE | TM_REPLY, frame->seq, reply, (uint16_t)n);
+}
+
 static void handle(const tm_frame_t *frame)
 {
+    if (frame->type != TM_MSG_CAPTURE && frame->type != TM_MSG_INFO && frame->type != TM_MSG_TIMING) {
+        capture_stop(); /* the input buffer is the host's or the app's again */
+    }
     switch (frame->type) {
     case TM_MSG_INFO:
         answer_info(frame->seq);
@@ -232,6 +253,9 @@ static void handle(const tm_frame_t *frame)
         write_u32(reply, last_ticks[0]);
         write_u32(reply + 4, last_ticks[1]);
         send_frame(TM_MSG_TIMING | TM_REPLY, frame->seq, reply, 8u);
+        break;
+    case TM_MSG_CAPTURE:
+        answer_capture(frame);
         break;
     case TM_MSG_RESET:
         app_init();
@@ -257,7 +281,7 @@ void tinyml_device_init(void)
 void tinyml_device_poll(void)
 {
     int byte;
-    uint8_t busy = live;
+    uint8_t busy = live | (uint8_t)capture_active();
     while ((byte = port_read_byte()) >= 0) {
         busy = 1u;
         tm_frame_t frame;
@@ -277,6 +301,7 @@ void tinyml_device_poll(void)
             send_error(0xFFu, error);
         }
     }
+    capture_poll();
     if (live != 0u && app_live_step() == 0) {
         live = 0u; /* the replayed recording has ended: wait for the host */
     }

@@ -28,6 +28,7 @@
 #define TM_MSG_MODE 0x04u  /* mode(1): 0 test (host drives), 1 live (sensor) -> mode(1) */
 #define TM_MSG_TIMING 0x05u /* -> the last inference's feature ticks(u32) model ticks(u32) */
 #define TM_MSG_RESET 0x06u  /* -> nothing: app state, counters and mode back to power-up (test mode) */
+#define TM_MSG_CAPTURE 0x07u /* op(1) ...: raw sensor frames for the host (tinyml_capture.h) */
 #define TM_REPLY 0x80u
 #define TM_MSG_ERROR 0x7Fu
 

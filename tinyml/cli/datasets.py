@@ -65,7 +65,7 @@ def make(kind: str, seed: int, clips_per_class: int | None, silence_clips: int |
 
 
 @command.command("import")
-@click.argument("layout", type=click.Choice(["speech-commands", "cwru"]))
+@click.argument("layout", type=click.Choice(["speech-commands", "cwru", "capture"]))
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--out", "-o", type=click.Path(path_type=Path), help="Dataset folder to write "
               "[default: datasets/cache/<layout>].")
@@ -86,19 +86,32 @@ def import_(layout: str, source: Path, out: Path | None, rate: int | None, label
     CWRU: the Bearing Data Center's .mat files by record number (97.mat, 105.mat, ...), as
     copies name them (12k_Drive_End_B007_0_118.mat, normal_0_97.mat) or as Normal_0.mat,
     IR007_1.mat; anything else through --labels. Each recording is resampled from its own
-    rate, keeps only the channels every file has, and is split in time into train, val and test."""
+    rate, keeps only the channels every file has, and is split in time into train, val and test.
+
+    capture: the vibration recordings `tinyml capture` wrote (its capture.json and CSV files),
+    split in time within each recording as CWRU's; kws captures are Speech Commands folders."""
     if layout == "speech-commands":
         if rate or labels:
             raise TinymlError("--rate and --labels are for cwru; Speech Commands is 16 kHz and labelled by folder")
         dataset = import_speech_commands(source, split=split)
-    else:
+    elif layout == "cwru":
         if split:
             raise TinymlError("--split is for speech-commands; CWRU is split in time within each recording")
         dataset = import_cwru(source, source_rate=rate, labels=labels)
+    else:
+        if rate or labels or split:
+            raise TinymlError("--rate, --labels and --split are not for capture: its capture.json says them")
+        from tinyml.datasets.capture import import_capture
+
+        dataset = import_capture(source)
     out = out or cache_dir() / layout
     save(dataset, out)
     if layout == "speech-commands":
         click.echo(f"Imported {len(dataset.x):,} examples into {out}")
+        return
+    if layout == "capture":
+        click.echo(f"Imported {len(dataset.x):,} windows of {len(dataset.meta['recordings'])} recordings "
+                   f"into {out}")
         return
     from tinyml.datasets.cwru import describe
 

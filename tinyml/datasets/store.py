@@ -204,7 +204,8 @@ MAKE_FLAGS = {  # `tinyml datasets make` options, by the generator setting they 
     "vibration": {"seed": "--seed", "normal_windows": "--windows"},
 }
 IMPORTS = {"Speech Commands at ": ("speech-commands", ""),
-           "CWRU at ": ("cwru", " (and the --rate it was imported with, if not 12000)")}
+           "CWRU at ": ("cwru", " (and the --rate it was imported with, if not 12000)"),
+           "capture at ": ("capture", "")}
 
 
 def remake_command(folder: Path, meta: dict) -> str:

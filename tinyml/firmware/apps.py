@@ -216,7 +216,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "KWS_SUPPRESS_HOPS": f"{max(1, live.suppress_ms // live.hop_ms)}u",
             "KWS_IGNORE_MASK": f"{ignore}uL",
             "KWS_CLASS_NAMES": ", ".join(json.dumps(c) for c in classes),
-            "SENSOR_RATE_HZ": f"{spec.sample_rate}u",
+            "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_CHANNELS": "1u",
             "EEMBC_MODEL": '"kws01"',
         }
         raw_shape = (spec.clip_samples,)
@@ -235,6 +235,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "VIB_WORK_FLOATS": f"{2 * spec.fft}u", "VIB_THRESHOLD": f"{threshold!r}f",
             "VIB_ALARM_WINDOWS": f"{live.alarm_windows}u",
             "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_G_PER_COUNT": f"{spec.g_per_count!r}f",
+            "SENSOR_CHANNELS": "3u",
             "EEMBC_MODEL": '"ad01"', "EEMBC_RESULT_IS_SCORE": "1",
         }
         raw_shape = (spec.axes, spec.window)
@@ -254,5 +255,6 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
     if replay:
         frames, what = _pick_examples(run_dir, app, metrics, spec)
         files["replay_data.h"] = replay_header(frames, channels, what)
+        defines["SENSOR_WAITS"] = "1"  # a recording waits for its reader: a capture never overruns
         firmware.replay = frames
     return firmware

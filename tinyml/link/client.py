@@ -56,6 +56,25 @@ class Inference:
     outputs: np.ndarray
 
 
+@dataclass
+class CaptureSource:
+    """What a TM_MSG_CAPTURE start says of the device's sensor."""
+    ring_frames: int      # frames (a sample of every channel) the device buffers
+    channels: int
+    rate_hz: int
+    g_per_count: float    # accelerometers; 0.0 for audio
+
+
+@dataclass
+class CaptureChunk:
+    """Frames from index `start`; the device had read `read` frames since the capture began."""
+    start: int
+    read: int
+    ended: bool           # the sensor's source ended (a replayed recording)
+    overrun: bool         # the ring filled: frames after `read` were not kept
+    frames: np.ndarray    # int16 [n, channels]
+
+
 def load_chunk_bytes(rx_buffer: int) -> int:
     """Data bytes per TM_MSG_LOAD frame so that the encoded frame fits the device's receive
     buffer: COBS adds one byte per 254 and a delimiter; header 5, kind and offset 5, CRC 2."""
@@ -73,6 +92,7 @@ class DeviceClient:
         self.decoder = fr.FrameDecoder()
         self.resends = 0
         self._seq = 0
+        self._capture_channels = 1  # of the running capture, from its start reply
 
     def __enter__(self) -> "DeviceClient":
         return self
@@ -192,6 +212,34 @@ class DeviceClient:
     def set_live(self, live: bool) -> None:
         """Live mode (the firmware reads its sensor and prints detections) or test mode."""
         self.request(fr.MSG_MODE, bytes([1 if live else 0]))
+
+    def capture_start(self, frames: int = 0) -> CaptureSource:
+        """Empties the device's capture ring and starts filling it from the sensor with
+        `frames` frames (0: until stopped)."""
+        reply = self.request(fr.MSG_CAPTURE, struct.pack("<BI", fr.CAPTURE_START, frames))
+        if len(reply.payload) != 13:
+            raise DeviceError(f"a capture start reply of {len(reply.payload)} bytes from {self.url} (13 expected)")
+        frames, channels, rate, g = struct.unpack("<IBIf", reply.payload)
+        self._capture_channels = channels
+        return CaptureSource(frames, channels, rate, g)
+
+    def capture_read(self, start: int, max_frames: int = 0xFFFF) -> CaptureChunk:
+        """The frames from `start` on that the device holds (as many as a reply carries); asking
+        for `start` also tells the device it may drop every frame before it."""
+        reply = self.request(fr.MSG_CAPTURE, struct.pack("<BIH", fr.CAPTURE_READ, start, max_frames))
+        payload = reply.payload
+        channels = self._capture_channels
+        if len(payload) < 9 or (len(payload) - 9) % (2 * channels):
+            raise DeviceError(f"a capture reply of {len(payload)} bytes from {self.url} is not whole frames")
+        first, read, flags = struct.unpack_from("<IIB", payload)
+        frames = np.frombuffer(payload[9:], dtype="<i2").reshape(-1, channels).astype(np.int16)
+        if first != start or read < first + len(frames):
+            raise DeviceError(f"the device at {self.url} sent capture frames from {first} (asked {start}, "
+                              f"read {read}): rebuild and flash the firmware")
+        return CaptureChunk(first, read, bool(flags & fr.CAPTURE_ENDED), bool(flags & fr.CAPTURE_OVERRUN), frames)
+
+    def capture_stop(self) -> None:
+        self.request(fr.MSG_CAPTURE, bytes([fr.CAPTURE_STOP]))
 
     def info(self) -> dict[str, str]:
         """The firmware's identity: protocol, firmware version, board, build id, app, buffers."""

@@ -21,6 +21,7 @@ MSG_INFER = 0x03
 MSG_MODE = 0x04
 MSG_TIMING = 0x05
 MSG_RESET = 0x06
+MSG_CAPTURE = 0x07
 REPLY = 0x80
 MSG_ERROR = 0x7F
 
@@ -34,6 +35,10 @@ ERROR_NAMES = {
     7: "this firmware has no model (it is the skeleton app)",
 }
 ERR_CRC, ERR_TOO_LONG, ERR_UNKNOWN_TYPE, ERR_VERSION, ERR_LENGTH, ERR_ARGUMENT, ERR_NO_MODEL = range(1, 8)
+
+# TM_MSG_CAPTURE operations and reply flags (tinyml_capture.h).
+CAPTURE_START, CAPTURE_READ, CAPTURE_STOP = 0, 1, 2
+CAPTURE_ENDED, CAPTURE_OVERRUN = 1, 2
 
 # Input kinds of MSG_LOAD and MSG_INFER.
 INPUT_RAW = 0       # raw sensor samples (int16 little endian), run through the device's front-end
