@@ -107,7 +107,8 @@ def _source(device) -> _Source:
                           "sensor: flash a kws or vibration firmware (`tinyml flash --app kws --run RUN`)")
     started = device.capture_start(1)  # what the sensor is; it took one frame
     device.reset()  # so the sensor from its start again: a replayed recording from its first sample
-    return _Source(app, started.rate_hz, started.channels, started.g_per_count, started.ring_frames,
+    g_per_count = float(str(np.float32(started.g_per_count)))  # the float32 as written: 0.0039
+    return _Source(app, started.rate_hz, started.channels, g_per_count, started.ring_frames,
                    info.get("board", ""), info.get("build", ""))
 
 
