@@ -18,8 +18,8 @@ from tinyml.boards import load_board
 from tinyml.datasets.store import load
 from tinyml.errors import TinymlError
 from tinyml.firmware import build_app
-from tinyml.firmware.apps import (anomaly_score, frontend_spec, host_features, host_outputs,
-                                  raw_windows, read_run)
+from tinyml.firmware.apps import (LiveSettings, anomaly_score, frontend_spec, host_features, host_outputs,
+                                  kws_thresholds, raw_windows, read_run)
 from tinyml.flash import start_board
 from tinyml.link import frame as fr
 from tinyml.link.client import open_device
@@ -134,20 +134,33 @@ def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(ru
     assert lines[-1] == "LIVE END windows=8"
 
 
-def test_kws_live_mode_reports_each_replayed_keyword_once(runs, app_builds, no_orphans):
-    result = app_builds("kws", "emu-cortex-m4")
+def test_kws_live_mode_is_the_host_simulator(runs, app_builds, tmp_path, no_orphans):
+    """Live mode listens with the streaming front-end and the detector: on the replayed
+    recording its DETECT lines, its hop and inference counts and the CRC of every int8 output
+    are what tinyml.stream computes on the host for the same audio. The threshold is set just
+    under the best keyword score the host sees (a quick model is not sure of much), so some fire."""
+    from tinyml.stream import StreamModel, model_outputs, simulate
+    from tinyml.stream.detect import IGNORED_CLASSES
+
+    replay = app_builds("kws", "emu-cortex-m4").firmware.replay
+    model = StreamModel.load(runs["kws"])
+    hops, outputs = model_outputs(model, replay, LiveSettings().every)
+    levels = outputs.astype(np.int64) - model.zero_point
+    mean = np.stack([levels[max(0, k - 2):k + 1].sum(0) for k in range(len(levels))]) / 3 * model.scale
+    keywords = [i for i, c in enumerate(model.classes) if c not in IGNORED_CLASSES]
+    live = LiveSettings(threshold=round(0.95 * float(mean[:, keywords].max()), 3))
+    result = build_app("kws", runs["kws"], load_board("emu-cortex-m4"), tmp_path / "fw", live=live)
+    expected = simulate(model, replay, live.detect_config(),
+                        kws_thresholds(model.classes, live, runs["kws"] / "model_int8.tflite"))
     with start_board(result.built.board, result.built.firmware, handshake=False) as running:
         lines = read_live_lines(running)
-    classes = result.firmware.classes
-    detections = [line for line in lines if line.startswith("DETECT")]
-    for line in detections:
-        match = re.fullmatch(r"DETECT (\S+) p=(\d\.\d{3}) t=(\d+\.\d{3})s", line)
-        assert match and match.group(1) in classes and match.group(1) not in ("_silence_", "_unknown_")
-        assert float(match.group(2)) >= 0.7
-    times = [float(line.split("t=")[1][:-1]) for line in detections]
-    assert all(b - a >= 1.0 for a, b in zip(times, times[1:]))  # suppression: one word, one line
-    # 2.5 s of recording, a 1 s window every 0.25 s: 7 windows
-    assert lines[-1] == "LIVE END hops=7"
+    spec = result.firmware.spec
+    frames = (len(replay) - spec.window) // spec.stride + 1
+    assert len(expected.hops) == (frames - spec.frames) // live.every + 1 == 38  # 2.5 s: 124 hops
+    assert expected.detections, live
+    assert [line for line in lines if line.startswith("DETECT")] == [d.line() for d in expected.detections]
+    crc = fr.crc16(expected.outputs.astype(np.int8).tobytes())
+    assert lines[-1] == f"LIVE END hops={frames} inferences={len(expected.hops)} crc={crc}"
 
 
 def test_kws_on_an_arduino_mega_is_refused_before_building(runs, tmp_path):

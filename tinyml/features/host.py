@@ -22,7 +22,10 @@ def write_c_frontend(out_dir: Path, mfcc: MfccSpec | None = None,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = []
-    for name in ("tm_frontend.c", "tm_frontend.h"):
+    names = ["tm_frontend.c", "tm_frontend.h"]
+    if mfcc is not None:  # the kws firmware listens with the streaming front-end and detector
+        names += ["tm_stream.c", "tm_stream.h", "tm_detect.c", "tm_detect.h"]
+    for name in names:
         shutil.copyfile(C_DIR / name, out_dir / name)
         files.append(out_dir / name)
     (out_dir / "tm_frontend_tables.h").write_text(c_header(mfcc, spectrum))

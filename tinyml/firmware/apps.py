@@ -31,14 +31,32 @@ MLPERF_KWS_CLASSES = ["down", "go", "left", "no", "off", "on", "right", "stop", 
 
 @dataclass(frozen=True)
 class LiveSettings:
-    """How live mode decides. KWS: a window every hop_ms, the last `average` outputs averaged,
-    a keyword reported at `threshold` or more, then not again for suppress_ms. Vibration: an
-    alarm after alarm_windows anomalous windows in a row."""
+    """How live mode decides. KWS firmware: the detector of tinyml.stream (the model every
+    `every` 20 ms hops, the last `average` outputs summed, a keyword reported at a mean
+    probability of `threshold` or more, then nothing for suppress_ms). The exported Arduino
+    library classifies a 1 s window every hop_ms instead. Vibration: an alarm after
+    alarm_windows anomalous windows in a row."""
     hop_ms: int = 250
     average: int = 3
     threshold: float = 0.7
     suppress_ms: int = 1000
     alarm_windows: int = 3
+    every: int = 2
+
+    def detect_config(self):
+        from tinyml.stream.detect import DetectConfig
+
+        return DetectConfig(every=self.every, average=self.average, refractory_ms=self.suppress_ms)
+
+
+def kws_thresholds(classes: list[str], live: LiveSettings, model_file: Path) -> list[int | None]:
+    """The detector's per-class score thresholds for the firmware (None: never fires)."""
+    from tinyml.stream.detect import keyword_thresholds
+    from tinyml.tflite.model import read_tflite
+
+    model = read_tflite(Path(model_file))
+    scale, _ = model.tensor(model.outputs[0]).quant()
+    return keyword_thresholds(classes, live.threshold, live.average, float(scale))
 
 
 @dataclass
@@ -213,16 +231,21 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "KWS_CLIP_SAMPLES": f"{spec.clip_samples}u", "KWS_SAMPLE_RATE": f"{spec.sample_rate}u",
             "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_SAMPLES": f"{hop}u",
             "KWS_AVERAGE": f"{live.average}u", "KWS_THRESHOLD_MILLI": str(round(live.threshold * 1000)),
-            "KWS_SUPPRESS_HOPS": f"{max(1, live.suppress_ms // live.hop_ms)}u",
             "KWS_IGNORE_MASK": f"{ignore}uL",
             "KWS_CLASS_NAMES": ", ".join(json.dumps(c) for c in classes),
+            "KWS_EVERY": f"{live.every}u",
+            "KWS_REFRACTORY_HOPS": f"{live.detect_config().refractory_hops(spec)}u",
+            "KWS_THRESHOLDS": ", ".join("TM_DETECT_NEVER" if t is None else str(t)
+                                        for t in kws_thresholds(classes, live, model_file)),
             "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_CHANNELS": "1u",
             "EEMBC_MODEL": '"kws01"',
         }
         raw_shape = (spec.clip_samples,)
         work = 4 * (2 * spec.fft + spec.mel_bands)
         buffers = {"audio window": 2 * spec.clip_samples, "front-end work": work,
-                   "features": compiled.input_bytes, "score history": live.average * len(classes)}
+                   "features": compiled.input_bytes,
+                   "stream": 2 * spec.window + spec.frames * spec.coefficients,
+                   "detector": (2 * live.average + 4) * len(classes)}
         threshold, channels = None, 1
     else:
         if spec.axes != 3:

@@ -1,33 +1,60 @@
 /* kws: keyword spotting. MFCC front-end (tm_frontend.c) and the compiled DS-CNN (model.c).
  *
- * Live mode keeps the last second of audio, classifies it every KWS_HOP_SAMPLES, averages the
- * last KWS_AVERAGE outputs, and prints a DETECT line when a keyword's averaged probability
- * reaches KWS_THRESHOLD_MILLI / 1000, at most once per KWS_SUPPRESS_HOPS hops. */
+ * Test mode takes a whole one-second clip (TM_INPUT_RAW) or its features. Live mode listens as
+ * the host simulator (tinyml.stream) does: one MFCC frame per hop into a ring of the model's
+ * frames (tm_stream.c), the model every KWS_EVERY hops once the ring is full, and the detector
+ * (tm_detect.c: averaged int8 levels, per-class thresholds, a refractory period) decides what
+ * is printed as a DETECT line. At the end of a replayed recording it prints the hops, the
+ * inferences and a CRC-16 of every int8 output in order, which the host can check. */
 #include <stdint.h>
 
 #include "model.h"
 #include "tinyml_app.h"
 #include "tinyml_config.h"
+#include "tinyml_link.h"
 #include "tinyml_print.h"
 #include "tinyml_sensor.h"
 #include "tinyml_timer.h"
+#include "tm_detect.h"
 #include "tm_frontend.h"
+#include "tm_frontend_tables.h"
+#include "tm_stream.h"
 
 static int16_t window[KWS_CLIP_SAMPLES];
 static int8_t features[MODEL_INPUT_BYTES];
 static float work[KWS_WORK_FLOATS];
 static const char *const class_names[MODEL_OUTPUT_BYTES] = {KWS_CLASS_NAMES};
+static const int32_t thresholds[MODEL_OUTPUT_BYTES] = {KWS_THRESHOLDS};
 
-/* Live state: samples in the window, recent outputs, time since the last detection. */
-static uint32_t filled;
-static int8_t history[KWS_AVERAGE][MODEL_OUTPUT_BYTES];
-static uint32_t hops;
-static uint32_t last_detection_hop;
+/* Live state: the stream's audio and frames, the detector's history, what was run. */
+static int16_t stream_audio[FE_MFCC_WINDOW];
+static int8_t stream_ring[FE_MFCC_FRAMES * FE_MFCC_COEFFS];
+static tm_stream_t stream;
+static int16_t levels[KWS_AVERAGE * MODEL_OUTPUT_BYTES];
+static int32_t sums[MODEL_OUTPUT_BYTES];
+static tm_detect_t detector;
+static uint32_t inferences;
+static uint16_t outputs_crc;
+
+static void live_start(void)
+{
+    tm_stream_init(&stream, stream_audio, stream_ring);
+    detector.classes = MODEL_OUTPUT_BYTES;
+    detector.average = KWS_AVERAGE;
+    detector.every = KWS_EVERY;
+    detector.window_frames = FE_MFCC_FRAMES;
+    detector.refractory = KWS_REFRACTORY_HOPS;
+    detector.zero_point = MODEL_OUTPUT_ZERO_POINT;
+    detector.thresholds = thresholds;
+    tm_detect_init(&detector, levels, sums);
+    inferences = 0u;
+    outputs_crc = 0xFFFFu;
+}
 
 void app_init(void)
 {
     sensor_init();
-    last_detection_hop = 0u;
+    live_start();
 }
 
 uint8_t *app_input(uint8_t kind, uint32_t *bytes)
@@ -52,69 +79,52 @@ int app_infer(uint8_t kind, app_result_t *result)
     return 0;
 }
 
-/* Averages the last KWS_AVERAGE outputs; prints a detection when one is due. */
-static void decide(const int8_t *output)
+/* DETECT <class> p=<mean probability> t=<end of the window, s>, as tinyml.stream prints it. */
+static void report(int fired)
 {
-    int32_t best_sum = -2147483647, sum;
-    uint32_t i, k, best = 0u, count;
-    for (i = 0; i < MODEL_OUTPUT_BYTES; ++i) {
-        history[hops % KWS_AVERAGE][i] = output[i];
-    }
-    ++hops;
-    count = hops < KWS_AVERAGE ? hops : KWS_AVERAGE;
-    for (i = 0; i < MODEL_OUTPUT_BYTES; ++i) {
-        sum = 0;
-        for (k = 0; k < count; ++k) {
-            sum += (int32_t)history[k][i] - MODEL_OUTPUT_ZERO_POINT;
-        }
-        if (sum > best_sum) {
-            best_sum = sum;
-            best = i;
-        }
-    }
-    {
-        const float probability = MODEL_OUTPUT_SCALE * (float)best_sum / (float)count;
-        const int32_t milli = (int32_t)(probability * 1000.0f + 0.5f);
-        const int keyword = ((KWS_IGNORE_MASK >> best) & 1u) == 0u;
-        if (keyword && milli >= KWS_THRESHOLD_MILLI &&
-            (last_detection_hop == 0u || hops - last_detection_hop >= KWS_SUPPRESS_HOPS)) {
-            last_detection_hop = hops;
-            print_str("DETECT ");
-            print_str(class_names[best]);
-            print_str(" p=");
-            print_milli(milli);
-            print_str(" t=");
-            print_milli((int32_t)((uint32_t)(hops - 1u) * KWS_HOP_SAMPLES / (KWS_SAMPLE_RATE / 1000u)
-                                  + KWS_CLIP_SAMPLES / (KWS_SAMPLE_RATE / 1000u)));
-            print_str("s");
-            print_end();
-        }
-    }
+    const float probability = MODEL_OUTPUT_SCALE * (float)sums[fired] / (float)KWS_AVERAGE;
+    const uint32_t end_ms = ((stream.frames - 1u) * FE_MFCC_STRIDE + FE_MFCC_WINDOW) /
+                            (KWS_SAMPLE_RATE / 1000u);
+    print_str("DETECT ");
+    print_str(class_names[fired]);
+    print_str(" p=");
+    print_milli((int32_t)(probability * 1000.0f + 0.5f));
+    print_str(" t=");
+    print_milli((int32_t)end_ms);
+    print_str("s");
+    print_end();
 }
 
 int app_live_step(void)
 {
     app_result_t result;
-    uint32_t i;
-    const int32_t got = sensor_read(window + filled, KWS_CLIP_SAMPLES - filled);
+    uint32_t room;
+    int16_t *space = tm_stream_space(&stream, &room);
+    const int32_t got = sensor_read(space, room);
     if (got < 0) {
         print_str("LIVE END hops=");
-        print_u32(hops);
+        print_u32(stream.frames);
+        print_str(" inferences=");
+        print_u32(inferences);
+        print_str(" crc=");
+        print_u32(outputs_crc);
         print_end();
-        filled = 0u;
-        hops = 0u;
-        last_detection_hop = 0u;
+        live_start();
         return 0;
     }
-    filled += (uint32_t)got;
-    if (filled < KWS_CLIP_SAMPLES) {
+    if (got == 0 || !tm_stream_commit(&stream, (uint32_t)got, work) ||
+        !tm_detect_due(&detector, stream.frames)) {
         return 1;
     }
-    app_infer(TM_INPUT_RAW, &result);
-    decide(result.output);
-    for (i = 0; i + KWS_HOP_SAMPLES < KWS_CLIP_SAMPLES; ++i) { /* slide by one hop */
-        window[i] = window[i + KWS_HOP_SAMPLES];
+    tm_stream_window(&stream, features);
+    app_invoke_model(features, &result);
+    ++inferences;
+    outputs_crc = tm_crc16((const uint8_t *)result.output, MODEL_OUTPUT_BYTES, outputs_crc);
+    {
+        const int fired = tm_detect_step(&detector, result.output, stream.frames);
+        if (fired >= 0) {
+            report(fired);
+        }
     }
-    filled = KWS_CLIP_SAMPLES - KWS_HOP_SAMPLES;
     return 1;
 }
