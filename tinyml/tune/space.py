@@ -61,6 +61,17 @@ def default_params(app: str) -> dict[str, int]:
     return params
 
 
+def starting_points(app: str) -> list[dict[str, int]]:
+    """The trials a study begins with: the default model, then (kws) the same model with fewer
+    channels, the likeliest good candidates for a budget smaller than the default's (as the EON
+    Tuner starts from reference models). The sampler explores from there."""
+    base = default_params(app)
+    if app != "kws":
+        return [base]
+    narrower = sorted((c for c in SPACES["kws"]["channels"] if c < base["channels"]), reverse=True)[:2]
+    return [base] + [{**base, "channels": c} for c in narrower]
+
+
 def candidate_config(base, params: dict):
     """The base training config with the candidate's values: what `--apply` writes."""
     return replace(base, **params)

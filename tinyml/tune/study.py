@@ -33,7 +33,7 @@ from pathlib import Path
 from tinyml.boards import Board, load_board
 from tinyml.errors import TinymlError
 from tinyml.tune import cost as costs
-from tinyml.tune.space import SMALLEST, SPACES, candidate_config, default_params, suggest
+from tinyml.tune.space import SMALLEST, SPACES, candidate_config, starting_points, suggest
 from tinyml.tune.trial import Hopeless, TuneData, train_candidate, untrained_tflite
 
 HEARTBEAT_S = 20
@@ -173,7 +173,10 @@ def open_study(settings: TuneSettings, storage, create: bool = True):
             study = optuna.create_study(storage=storage, study_name=name, sampler=sampler,
                                         directions=["maximize", "minimize"])
             study.set_user_attr("settings", _settings_record(settings))
-            study.enqueue_trial(default_params(settings.app), user_attrs={"baseline": True})
+            first, *others = starting_points(settings.app)
+            study.enqueue_trial(first, user_attrs={"baseline": True})
+            for params in others:
+                study.enqueue_trial(params)
             return study, True
         except optuna.exceptions.DuplicatedStudyError:
             pass
