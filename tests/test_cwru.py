@@ -197,6 +197,14 @@ def test_cli_imports_says_what_it_dropped_and_trains(tmp_path, layout):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["frontend"]["axes"] == 1 and metrics["model"]["parameters"] > 0
     assert (metrics["test_normal"], metrics["test_faults"]) == (2, 12)
+    # A one-axis model runs on a board: the firmware takes the model's axes (here in QEMU, where
+    # the replayed recording has one channel; on a board, the first of the accelerometer's three).
+    checked = subprocess.run([*CLI, "validate", "--board", "emu-cortex-m4", "--run", str(run_dir), "--raw",
+                              "--jobs", "1", "-o", str(tmp_path / "validate")], env=env, capture_output=True,
+                             text=True, timeout=600)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    report = json.loads((tmp_path / "validate" / "validation.json").read_text())
+    assert (report["input"], report["samples"], report["agreement"]) == ("raw", 14, 1.0), report
 
 
 def run_cli(*args, env=None):

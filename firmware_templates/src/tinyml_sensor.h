@@ -1,8 +1,9 @@
 /* What a sensor port (sensors/<name>/) provides: the newest samples, polled.
  *
  * Audio apps read int16 samples at the front-end's rate; motion apps read x, y, z triples of
- * int16 accelerometer counts (SENSOR_G_PER_COUNT g each) at SENSOR_RATE_HZ. Emulated boards
- * have no sensors: sensors/replay plays back a recording embedded at build time. */
+ * int16 accelerometer counts (SENSOR_G_PER_COUNT g each) at SENSOR_RATE_HZ: frames of
+ * SENSOR_CHANNELS values. Emulated boards have no sensors: sensors/replay plays back a recording
+ * embedded at build time, in frames of the model's axes. */
 #ifndef TINYML_SENSOR_H
 #define TINYML_SENSOR_H
 

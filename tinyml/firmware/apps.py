@@ -248,9 +248,6 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
                    "detector": (2 * live.average + 4) * len(classes)}
         threshold, channels = None, 1
     else:
-        if spec.axes != 3:
-            raise TinymlError(f"the vibration firmware reads tri-axial sensors; the run's "
-                              f"front-end has {spec.axes} axes")
         classes = []
         threshold = float(metrics["threshold"])
         defines = {
@@ -258,7 +255,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "VIB_WORK_FLOATS": f"{2 * spec.fft}u", "VIB_THRESHOLD": f"{threshold!r}f",
             "VIB_ALARM_WINDOWS": f"{live.alarm_windows}u",
             "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_G_PER_COUNT": f"{spec.g_per_count!r}f",
-            "SENSOR_CHANNELS": "3u",
+            "SENSOR_CHANNELS": "3u",  # an accelerometer's x, y, z; the model takes the first `axes`
             "EEMBC_MODEL": '"ad01"', "EEMBC_RESULT_IS_SCORE": "1",
         }
         raw_shape = (spec.axes, spec.window)
@@ -266,7 +263,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         buffers = {"sensor window": 2 * spec.axes * spec.window, "front-end work": work,
                    "features": compiled.input_bytes}
         info["threshold"] = f"{threshold:.6g}"
-        channels = 3
+        channels = spec.axes  # of a replayed recording
     info["raw_bytes"] = str(int(np.prod(raw_shape)) * 2)
     info["input_bytes"] = str(compiled.input_bytes)
     defines["TINYML_HAS_MODEL"] = "1"
@@ -279,5 +276,6 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         frames, what = _pick_examples(run_dir, app, metrics, spec)
         files["replay_data.h"] = replay_header(frames, channels, what)
         defines["SENSOR_WAITS"] = "1"  # a recording waits for its reader: a capture never overruns
+        defines["SENSOR_CHANNELS"] = f"{channels}u"
         firmware.replay = frames
     return firmware

@@ -15,7 +15,11 @@
 #include "tinyml_timer.h"
 #include "tm_frontend.h"
 
-#define VIB_CHUNK 16u /* triples read from the sensor at a time */
+#define VIB_CHUNK 16u /* frames read from the sensor at a time */
+
+/* The model's VIB_AXES axes are the first of each sensor frame (SENSOR_CHANNELS: 3 for an
+ * accelerometer, the model's axes for a replayed recording). */
+typedef char vib_axes_fit_the_sensor[(SENSOR_CHANNELS >= VIB_AXES) ? 1 : -1];
 
 static int16_t window[VIB_AXES * VIB_WINDOW]; /* axis after axis, as the front-end wants */
 static int8_t features[MODEL_INPUT_BYTES];
@@ -78,9 +82,9 @@ static void report(float score)
 
 int app_live_step(void)
 {
-    int16_t chunk[3u * VIB_CHUNK];
+    int16_t chunk[SENSOR_CHANNELS * VIB_CHUNK];
     app_result_t result;
-    uint32_t want = VIB_WINDOW - filled, k;
+    uint32_t want = VIB_WINDOW - filled, k, a;
     int32_t got = sensor_read(chunk, want < VIB_CHUNK ? want : VIB_CHUNK);
     if (got < 0) {
         print_str("LIVE END windows=");
@@ -92,9 +96,9 @@ int app_live_step(void)
         return 0;
     }
     for (k = 0; k < (uint32_t)got; ++k, ++filled) {
-        window[filled] = chunk[3u * k];
-        window[VIB_WINDOW + filled] = chunk[3u * k + 1u];
-        window[2u * VIB_WINDOW + filled] = chunk[3u * k + 2u];
+        for (a = 0; a < VIB_AXES; ++a) {
+            window[a * VIB_WINDOW + filled] = chunk[SENSOR_CHANNELS * k + a];
+        }
     }
     if (filled == VIB_WINDOW) {
         app_infer(TM_INPUT_RAW, &result);
