@@ -29,6 +29,15 @@ def emulator_pids() -> set[int]:
     return {int(p) for p in out.split()}
 
 
+def one_line_error(result) -> str:
+    """The one error line of a command that failed as users should see it: exit 1, no traceback."""
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 def serial_url_from(process: subprocess.Popen) -> str | None:
     """The URL a `tinyml flash` (or `pio run -t upload`) prints on its "Serial: URL" line."""
     for line in process.stdout:

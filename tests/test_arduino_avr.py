@@ -34,7 +34,7 @@ from tinyml.link import open_device
 from tinyml.link.ports import find_port, list_ports
 from tinyml.validate import validate
 
-from conftest import emulator_pids, serial_url_from
+from conftest import emulator_pids, one_line_error, serial_url_from
 
 TINYML = [sys.executable, "-m", "tinyml"]
 CORE = Path("/usr/share/arduino/hardware/arduino/avr")  # Debian's arduino-core-avr
@@ -63,12 +63,6 @@ def tinyml_here(*args):
     return result.output, (str(error) if error else None)
 
 
-def one_line_error(result) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def boards_txt() -> dict[str, str]:

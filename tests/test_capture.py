@@ -23,16 +23,12 @@ from tinyml.errors import TinymlError
 from tinyml.flash import start_board
 from tinyml.link import open_device
 
+from conftest import one_line_error
+
 pytestmark = pytest.mark.slow
 TINYML = [sys.executable, "-m", "tinyml"]
 
 
-def one_line_error(result) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

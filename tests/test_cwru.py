@@ -22,6 +22,8 @@ from tinyml.datasets.vibration_synth import CLASSES, VibrationConfig
 from tinyml.datasets.vibration_synth import generate as make_vibration
 from tinyml.errors import TinymlError
 
+from conftest import one_line_error
+
 W = 256
 CLI = [sys.executable, "-m", "tinyml"]
 
@@ -212,12 +214,6 @@ def run_cli(*args, env=None):
                           env={**os.environ, **(env or {})})
 
 
-def one_line_error(done) -> str:
-    assert done.returncode == 1, (done.stdout, done.stderr)
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
-    return lines[0]
 
 
 def test_a_normal_recording_too_short_for_three_splits_is_a_one_line_error(tmp_path):

@@ -3,6 +3,7 @@
 
 #include "tinyml_app.h"
 #include "tinyml_config.h"
+#include "tinyml_link.h"
 
 #if defined(TINYML_HAS_MODEL) /* apps with a sensor; the skeleton has none */
 #include "tinyml_sensor.h"
@@ -17,19 +18,6 @@ static uint32_t read_index; /* frames taken from the sensor since start */
 static uint32_t acked;      /* frames the host has: the ring holds [acked, read_index) */
 static uint32_t limit;      /* frames to take in all (0: until stopped) */
 static uint8_t active, flags;
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
 
 void capture_poll(void)
 {
@@ -82,20 +70,20 @@ static int32_t start(const uint8_t *payload, uint8_t *reply)
         return -1;
     }
     read_index = acked = 0u;
-    limit = get_u32(payload);
+    limit = tm_get_u32(payload);
     flags = 0u;
     active = 1u;
-    put_u32(reply, ring_frames);
+    tm_put_u32(reply, ring_frames);
     reply[4] = (uint8_t)SENSOR_CHANNELS;
-    put_u32(reply + 5, SENSOR_RATE_HZ);
-    put_u32(reply + 9, (uint32_t)g_bytes[0] | ((uint32_t)g_bytes[1] << 8) | ((uint32_t)g_bytes[2] << 16) |
+    tm_put_u32(reply + 5, SENSOR_RATE_HZ);
+    tm_put_u32(reply + 9, (uint32_t)g_bytes[0] | ((uint32_t)g_bytes[1] << 8) | ((uint32_t)g_bytes[2] << 16) |
                            ((uint32_t)g_bytes[3] << 24)); /* every target here is little endian */
     return 13;
 }
 
 static int32_t read_frames(const uint8_t *payload, uint8_t *reply, uint16_t room)
 {
-    const uint32_t from = get_u32(payload);
+    const uint32_t from = tm_get_u32(payload);
     const uint32_t frame_bytes = 2u * SENSOR_CHANNELS;
     uint32_t n, i, c, limit;
     uint8_t *out = reply + 9;
@@ -108,8 +96,8 @@ static int32_t read_frames(const uint8_t *payload, uint8_t *reply, uint16_t room
     limit = (uint32_t)payload[4] | ((uint32_t)payload[5] << 8);
     limit = limit < (room - 9u) / frame_bytes ? limit : (room - 9u) / frame_bytes;
     n = n < limit ? n : limit;
-    put_u32(reply, from);
-    put_u32(reply + 4, read_index);
+    tm_put_u32(reply, from);
+    tm_put_u32(reply + 4, read_index);
     reply[8] = flags;
     for (i = 0; i < n; ++i) {
         const int16_t *frame = ring + ((from + i) % ring_frames) * SENSOR_CHANNELS;

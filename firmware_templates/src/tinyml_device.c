@@ -131,19 +131,6 @@ static void answer_info(uint8_t seq)
     send_frame(TM_MSG_INFO | TM_REPLY, seq, reply, n);
 }
 
-static uint32_t read_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void write_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* kind(1) offset(u32) data: copies data into the app's input buffer at offset. */
 static void answer_load(const tm_frame_t *frame)
 {
@@ -158,7 +145,7 @@ static void answer_load(const tm_frame_t *frame)
         send_error(frame->seq, TM_ERR_ARGUMENT);
         return;
     }
-    offset = read_u32(frame->payload + 1);
+    offset = tm_get_u32(frame->payload + 1);
     count = (uint32_t)frame->length - 5u;
     if (offset > capacity || count > capacity - offset) {
         send_error(frame->seq, TM_ERR_ARGUMENT);
@@ -167,7 +154,7 @@ static void answer_load(const tm_frame_t *frame)
     for (i = 0; i < count; ++i) {
         buffer[offset + i] = frame->payload[5u + i];
     }
-    write_u32(reply, offset + count);
+    tm_put_u32(reply, offset + count);
     send_frame(TM_MSG_LOAD | TM_REPLY, frame->seq, reply, 4u);
 }
 
@@ -190,11 +177,11 @@ static void answer_infer(const tm_frame_t *frame)
     }
     last_ticks[0] = result.feature_ticks;
     last_ticks[1] = result.model_ticks;
-    write_u32(reply, result.feature_ticks);
-    write_u32(reply + 4, result.model_ticks);
+    tm_put_u32(reply, result.feature_ticks);
+    tm_put_u32(reply + 4, result.model_ticks);
     bits = (uint32_t)score[0] | ((uint32_t)score[1] << 8) | ((uint32_t)score[2] << 16) |
            ((uint32_t)score[3] << 24); /* every target here is little endian */
-    write_u32(reply + 8, bits);
+    tm_put_u32(reply + 8, bits);
     for (i = 0; i < result.output_bytes; ++i) {
         reply[12u + i] = (uint8_t)result.output[i];
     }
@@ -250,8 +237,8 @@ static void handle(const tm_frame_t *frame)
         answer_mode(frame);
         break;
     case TM_MSG_TIMING:
-        write_u32(reply, last_ticks[0]);
-        write_u32(reply + 4, last_ticks[1]);
+        tm_put_u32(reply, last_ticks[0]);
+        tm_put_u32(reply + 4, last_ticks[1]);
         send_frame(TM_MSG_TIMING | TM_REPLY, frame->seq, reply, 8u);
         break;
     case TM_MSG_CAPTURE:

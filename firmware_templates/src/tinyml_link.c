@@ -169,3 +169,16 @@ size_t tm_encode(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t len
     out[w.n++] = 0u;
     return w.n;
 }
+
+uint32_t tm_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+void tm_put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
