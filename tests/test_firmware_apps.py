@@ -160,7 +160,14 @@ def test_kws_live_mode_is_the_host_simulator(runs, app_builds, tmp_path, no_orph
     assert expected.detections, live
     assert [line for line in lines if line.startswith("DETECT")] == [d.line() for d in expected.detections]
     crc = fr.crc16(expected.outputs.astype(np.int8).tobytes())
-    assert lines[-1] == f"LIVE END hops={frames} inferences={len(expected.hops)} crc={crc}"
+    end = re.fullmatch(rf"LIVE END hops={frames} inferences={len(expected.hops)} crc={crc} "
+                       r"frontend_ticks=(\d+) model_ticks=(\d+)", lines[-1])
+    assert end, lines[-1]
+    # Instructions on the emulated M4 (-icount shift=0: one a nanosecond of its timer's time):
+    # a frame per hop, far less than the model.
+    ns = result.built.board.timer_ps_per_tick / 1000
+    per_hop, per_inference = int(end[1]) * ns / frames, int(end[2]) * ns / len(expected.hops)
+    assert 20_000 < per_hop < 150_000 and per_hop < per_inference, (per_hop, per_inference)
 
 
 def test_kws_on_an_arduino_mega_is_refused_before_building(runs, tmp_path):

@@ -5,7 +5,8 @@
  * frames (tm_stream.c), the model every KWS_EVERY hops once the ring is full, and the detector
  * (tm_detect.c: averaged int8 levels, per-class thresholds, a refractory period) decides what
  * is printed as a DETECT line. At the end of a replayed recording it prints the hops, the
- * inferences and a CRC-16 of every int8 output in order, which the host can check. */
+ * inferences, a CRC-16 of every int8 output in order (which the host can check), and the timer
+ * ticks the front-end and the model took in all. */
 #include <stdint.h>
 
 #include "model.h"
@@ -35,6 +36,7 @@ static int32_t sums[MODEL_OUTPUT_BYTES];
 static tm_detect_t detector;
 static uint32_t inferences;
 static uint16_t outputs_crc;
+static uint32_t frontend_ticks, model_ticks; /* summed over the stream */
 
 static void live_start(void)
 {
@@ -49,6 +51,7 @@ static void live_start(void)
     tm_detect_init(&detector, levels, sums);
     inferences = 0u;
     outputs_crc = 0xFFFFu;
+    frontend_ticks = model_ticks = 0u;
 }
 
 void app_init(void)
@@ -108,16 +111,28 @@ int app_live_step(void)
         print_u32(inferences);
         print_str(" crc=");
         print_u32(outputs_crc);
+        print_str(" frontend_ticks=");
+        print_u32(frontend_ticks);
+        print_str(" model_ticks=");
+        print_u32(model_ticks);
         print_end();
         live_start();
         return 0;
     }
-    if (got == 0 || !tm_stream_commit(&stream, (uint32_t)got, work) ||
-        !tm_detect_due(&detector, stream.frames)) {
+    if (got == 0) {
         return 1;
+    }
+    {
+        const uint32_t start = timer_ticks();
+        const int framed = tm_stream_commit(&stream, (uint32_t)got, work);
+        frontend_ticks += timer_ticks() - start;
+        if (!framed || !tm_detect_due(&detector, stream.frames)) {
+            return 1;
+        }
     }
     tm_stream_window(&stream, features);
     app_invoke_model(features, &result);
+    model_ticks += result.model_ticks;
     ++inferences;
     outputs_crc = tm_crc16((const uint8_t *)result.output, MODEL_OUTPUT_BYTES, outputs_crc);
     {
