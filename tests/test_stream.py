@@ -387,3 +387,27 @@ def test_c_listening_loop_detects_what_the_simulator_does(quick_kws_run, recordi
     assert got == [(d.hop, model.classes.index(d.label), d.score, d.probability_milli, d.ms)
                    for d in expected]
     assert expected  # something to compare
+
+
+def test_long_stream_uses_every_clip_once_with_its_keywords_where_it_says():
+    """tinyml.stream.streams on a small split: each clip appears once, unchanged, every keyword
+    clip is an Event over exactly its samples, and noise fills the gaps."""
+    from tinyml.datasets.kws_synth import CLASSES
+    from tinyml.datasets.store import Dataset
+    from tinyml.stream.streams import long_stream
+
+    rng = np.random.default_rng(3)
+    labels = np.array([CLASSES.index(c) for c in ["yes", "no", "_unknown_", "_unknown_", "_silence_", "up"] * 5])
+    x = rng.integers(-3000, 3000, size=(len(labels), 16000)).astype(np.int16)
+    data = Dataset("kws", x, labels.astype(np.int16), np.full(len(labels), 2, np.int8), CLASSES, 16000)
+    stream = long_stream(data, "test", seed=1)
+    assert stream.counts == {"keyword": 15, "other": 10, "silence": 5}
+    assert [e.label for e in stream.events].count("yes") == 5 and len(stream.events) == 15
+    for e in stream.events:  # in ms: the clip starts within the event's first millisecond
+        assert e.end_ms - e.start_ms in (999, 1000, 1001)
+        own = [x[i] for i in np.flatnonzero(labels == CLASSES.index(e.label))]
+        assert any(np.array_equal(stream.audio[at:at + 16000], clip)
+                   for at in range(e.start_ms * 16, e.start_ms * 16 + 16) for clip in own), e
+    gaps = len(stream.audio) - 30 * 16000
+    assert 30 * 0.2 * 16000 <= gaps <= 30 * 2.5 * 16000  # at most one gap per clip, each 0.2-2.5 s
+    assert np.array_equal(long_stream(data, "test", seed=1).audio, stream.audio)  # seeded
