@@ -154,8 +154,16 @@ def test_import_capture_cuts_recordings_in_time(tmp_path):
     assert data.x.shape[1:] == (3, 256) and len(data.x) == 2 * 23
     assert data.counts()["test"] == {"normal": 3, "outer_race": 3, **{c: 0 for c in data.classes
                                                                        if c not in ("normal", "outer_race")}}
+    done = subprocess.run([*TINYML, "datasets", "import", "capture", str(tmp_path), "-o", str(tmp_path / "set")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"Imported 46 windows of 2 recordings into {tmp_path / 'set'}" in done.stdout
     first = read_recording(tmp_path / "normal/rig_0.csv")[0]
     assert np.allclose(data.x[0], first[:256].T * 0.004, atol=1e-6)
     (tmp_path / "normal/rig_0.csv").write_text("# damaged\n")
     with pytest.raises(TinymlError, match="differs from what was captured"):
+        import_capture(tmp_path)
+    files["normal/rig_0.csv"]["label"] = "wobbly"
+    (tmp_path / MANIFEST).write_text(json.dumps({"kind": "vibration", "files": files}))
+    with pytest.raises(TinymlError, match="the entry for normal/rig_0.csv has no vibration class label"):
         import_capture(tmp_path)

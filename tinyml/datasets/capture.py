@@ -315,6 +315,9 @@ def import_capture(root: Path):
     xs, labels, splits, groups, described = [], [], [], [], []
     for g, (name, entry) in enumerate(sorted(manifest["files"].items())):
         path = root / name
+        if not isinstance(entry, dict) or entry.get("label") not in CLASSES:
+            raise TinymlError(f"{root / MANIFEST}: the entry for {name} has no vibration class label "
+                              f"({', '.join(CLASSES)}): capture it again, or delete the entry")
         if _sha256(path) != entry.get("sha256"):
             raise TinymlError(f"{path} is missing or differs from what was captured (sha256 in {MANIFEST}): "
                               "run the same `tinyml capture` again to capture it anew")
