@@ -310,8 +310,9 @@ def import_capture(root: Path):
     if not manifest:
         raise TinymlError(f"no {MANIFEST} in {root}: point at a folder `tinyml capture` wrote")
     if manifest.get("kind") != "vibration":
-        raise TinymlError(f"{root} holds {manifest.get('kind')} clips in the Speech Commands layout: "
-                          f"import it with `tinyml datasets import speech-commands {root} --split train`")
+        raise TinymlError(f"{root} holds {manifest.get('kind')} clips in the Speech Commands layout: once it "
+                          f"has a folder for every keyword, import it with `tinyml datasets import "
+                          f"speech-commands {root} --split train`")
     xs, labels, splits, groups, described = [], [], [], [], []
     for g, (name, entry) in enumerate(sorted(manifest["files"].items())):
         path = root / name
