@@ -241,3 +241,28 @@ def test_flash_real_board_with_an_app_fails_fast_on_a_missing_port(runs, no_orph
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "no serial port /dev/ttyUSB0 on this machine" in done.stderr
     assert "Compiling" not in done.stdout  # it failed before compiling anything
+
+
+def test_thresholds_for_a_false_accept_target_go_into_the_firmware(runs, tmp_path):
+    """`tinyml build --target-fa-per-hour` writes the thresholds tinyml.stream picks on the run's
+    validation split (not the one-probability default) into the firmware's config."""
+    from tinyml.stream import StreamModel, choose_thresholds
+    from tinyml.stream.detect import keyword_thresholds
+
+    out = tmp_path / "kws-fa"
+    done = subprocess.run([sys.executable, "-m", "tinyml", "build", "--board", "emu-cortex-m4", "--app", "kws",
+                           "--run", str(runs["kws"]), "--render-only", "-o", str(out), "--every", "4",
+                           "--target-fa-per-hour", "2"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "Choosing thresholds on the run's validation split for 2 false accepts an hour" in done.stdout
+    config = (out / "src" / "tinyml_config.h").read_text()
+    model = StreamModel.load(runs["kws"])
+    picked = choose_thresholds(model, LiveSettings(every=4).detect_config(), 2.0).thresholds
+    default = keyword_thresholds(model.classes, 0.7, 3, model.scale)
+    expected = ", ".join("TM_DETECT_NEVER" if t is None else str(t) for t in picked)
+    assert f"#define KWS_THRESHOLDS {expected}" in config and "#define KWS_EVERY 4u" in config
+    assert picked != default
+    bad = subprocess.run([sys.executable, "-m", "tinyml", "build", "--board", "emu-cortex-m4", "--app", "kws",
+                          "--run", str(runs["kws"]), "--render-only", "-o", str(out), "--every", "0"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--every" in bad.stderr

@@ -32,7 +32,24 @@ def run_option(function):
                         "Tiny reference model.")(function)
 
 
-def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: bool = False):
+def listen_options(function):
+    """kws live mode: how often the model runs and how its thresholds are chosen."""
+    function = click.option("--every", type=click.IntRange(1, 50), default=2, show_default=True,
+                            help="kws live mode: run the model every this many 20 ms hops (more: less "
+                                 "CPU, later detections; `tinyml stream` shows the trade-off).")(function)
+    return click.option("--target-fa-per-hour", type=click.FloatRange(min=0.0),
+                        help="kws live mode: per-keyword thresholds chosen on the run's validation "
+                             "split for at most this many false accepts an hour [default: one "
+                             "probability, 0.7, for every keyword].")(function)
+
+
+def live_settings(every: int = 2, target_fa_per_hour: float | None = None):
+    from tinyml.firmware.apps import LiveSettings
+
+    return LiveSettings(every=every, target_fa_per_hour=target_fa_per_hour)
+
+
+def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: bool = False, live=None):
     """Builds (or renders) `app` for `board`, printing the memory budget; returns the firmware
     path, or None when only rendered."""
     if app == "skeleton":
@@ -50,7 +67,10 @@ def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: boo
                           f"(`tinyml train {app}` makes one in runs/).")
     click.echo(f"Compiling {run_dir} and {'rendering' if render_only else 'building'} the {app} "
                f"firmware for {board.id} ({board.name}) in {out} ...")
-    result = build_app(app, run_dir, board, out, render_only=render_only)
+    if app == "kws" and live is not None and live.target_fa_per_hour is not None:
+        click.echo(f"Choosing thresholds on the run's validation split for {live.target_fa_per_hour:g} "
+                   "false accepts an hour ...")
+    result = build_app(app, run_dir, board, out, render_only=render_only, live=live)
     if result.built is None:
         click.echo(result.estimate.table())
         click.echo(f"Rendered {board.id} project (build {result.build_id}) in {out}")
@@ -70,7 +90,9 @@ def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: boo
               help="Project folder to render into [default: build/APP-BOARD].")
 @click.option("--render-only", is_flag=True,
               help="Write the PlatformIO project but do not build it (for real boards offline).")
-def command(board_id: str, app: str, run_dir: Path | None, out: Path | None, render_only: bool) -> None:
+@listen_options
+def command(board_id: str, app: str, run_dir: Path | None, out: Path | None, render_only: bool,
+            every: int, target_fa_per_hour: float | None) -> None:
     """Render firmware_templates/ for a board into a PlatformIO project and build it.
 
     The kws and vibration apps compile the run's int8 model to C, add the C front-end, and
@@ -83,6 +105,8 @@ def command(board_id: str, app: str, run_dir: Path | None, out: Path | None, ren
       tinyml build --board emu-arduino-mega --app vibration --run runs/vibration-...
       tinyml build --board esp32dev --app kws --run runs/kws-... --render-only -o esp32-kws
       tinyml build --board native                      # the skeleton: link check only
+      tinyml build -b nano33ble --app kws --run runs/kws-... --every 4 --target-fa-per-hour 1
     """
     board = load_board(board_id)
-    build_any(board, app, run_dir, out or default_build_dir(board.id, app), render_only)
+    build_any(board, app, run_dir, out or default_build_dir(board.id, app), render_only,
+              live_settings(every, target_fa_per_hour))

@@ -42,6 +42,8 @@ class LiveSettings:
     suppress_ms: int = 1000
     alarm_windows: int = 3
     every: int = 2
+    target_fa_per_hour: float | None = None  # kws: per-keyword thresholds for this rate instead
+
 
     def detect_config(self):
         from tinyml.stream.detect import DetectConfig
@@ -50,10 +52,17 @@ class LiveSettings:
 
 
 def kws_thresholds(classes: list[str], live: LiveSettings, model_file: Path) -> list[int | None]:
-    """The detector's per-class score thresholds for the firmware (None: never fires)."""
+    """The detector's per-class score thresholds for the firmware (None: never fires): one
+    probability for every keyword, or with live.target_fa_per_hour those tinyml.stream picks on
+    the run's validation split for that many false accepts an hour."""
     from tinyml.stream.detect import keyword_thresholds
     from tinyml.tflite.model import read_tflite
 
+    if live.target_fa_per_hour is not None:
+        from tinyml.stream import StreamModel, choose_thresholds
+
+        source = Path(model_file).parent if Path(model_file).name == MODEL_FILE else Path(model_file)
+        return choose_thresholds(StreamModel.load(source), live.detect_config(), live.target_fa_per_hour).thresholds
     model = read_tflite(Path(model_file))
     scale, _ = model.tensor(model.outputs[0]).quant()
     return keyword_thresholds(classes, live.threshold, live.average, float(scale))
