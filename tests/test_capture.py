@@ -167,3 +167,11 @@ def test_import_capture_cuts_recordings_in_time(tmp_path):
     (tmp_path / MANIFEST).write_text(json.dumps({"kind": "vibration", "files": files}))
     with pytest.raises(TinymlError, match="the entry for normal/rig_0.csv has no vibration class label"):
         import_capture(tmp_path)
+
+
+def test_a_firmware_without_a_sensor_is_refused_in_one_line(skeleton_builds, tmp_path):
+    built = skeleton_builds("native")
+    with start_board(load_board("native"), built.firmware) as running:
+        result = subprocess.run([*TINYML, "capture", "--port", running.url, "--label", "yes", "--count", "1",
+                                 "-o", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert "is the skeleton app, which reads no sensor: flash a kws or vibration firmware" in one_line_error(result)
