@@ -41,7 +41,7 @@ def cli() -> None:
       tinyml validate --run R --board B  the test split on the board, checked against TFLM
       tinyml monitor --port URL          watch the firmware's live detections
       tinyml stream RUN WAV              the device's listening loop on a recording, on the host
-      tinyml capture -p URL -l yes -n 20 the board's own sensor into a dataset folder
+      tinyml capture -p URL -l yes -n 20   the board's own sensor into a dataset folder
       tinyml ports                       serial ports and the boards they look like
       tinyml doctor                      check the whole loop on an emulated board
 

@@ -31,10 +31,11 @@ from tinyml.link import open_device
 def command(port: str, label: str, count: int | None, seconds: float | None, folder: Path, speaker: str,
             machine: str, segment_seconds: float, pause: float, baud: int, timeout: float,
             no_progress: bool) -> None:
-    """Record the board's own sensor into FOLDER, in the layouts the importers read: one-second
-    clips as Speech Commands folders (kws firmware), recordings as CSV files that `tinyml
-    datasets import capture` cuts in time (vibration firmware). Every file's sha256 is kept in
-    FOLDER/capture.json; running the same command again captures only what is missing.
+    """Record the board's own sensor into the --out folder, in the layouts the importers
+    read: one-second clips as Speech Commands folders (kws firmware), recordings as CSV files
+    that `tinyml datasets import capture` cuts in time (vibration firmware). Every file's
+    sha256 is kept in the folder's capture.json; running the same command again captures only
+    what is missing.
 
     \b
     Examples:
