@@ -237,8 +237,9 @@ def test_evaluation_counts_false_accepts_and_misses():
              Detection(0, 5500, "yes", 0, 0),   # the wrong word: false
              Detection(0, 7081, "no", 0, 0)]    # 1081 ms after: too late, false; "no" missed
     result = evaluate(found, events, 2 * 3_600_000, config)
-    assert (result.keywords, result.misses, result.false_accepts) == (3, 2, 3)
+    assert (result.keywords, result.misses, result.false_accepts, result.substitutions) == (3, 2, 3, 1)
     assert result.false_accepts_per_hour == 1.5 and result.miss_rate == pytest.approx(2 / 3)
+    assert result.other_false_accepts_per_hour == 1.0  # the "yes" said over "no" is a substitution
 
 
 def test_thresholds_are_the_lowest_that_keep_the_false_accepts_in_budget():

@@ -30,6 +30,7 @@ class Evaluation:
     misses: int
     false_accepts: int           # detections that match no event (a second one for an event too)
     hours: float
+    substitutions: int = 0       # of those, inside another keyword's event: a word taken for another
 
     @property
     def miss_rate(self) -> float:
@@ -38,6 +39,11 @@ class Evaluation:
     @property
     def false_accepts_per_hour(self) -> float:
         return self.false_accepts / self.hours if self.hours else 0.0
+
+    @property
+    def other_false_accepts_per_hour(self) -> float:
+        """False accepts an hour that are not substitutions: waking on noise or other speech."""
+        return (self.false_accepts - self.substitutions) / self.hours if self.hours else 0.0
 
 
 def slack_ms(config: DetectConfig, spec: MfccSpec = MfccSpec()) -> int:
@@ -63,9 +69,12 @@ def match(detections: list[Detection], events: list[Event], slack: int) -> tuple
 
 def evaluate(detections: list[Detection], events: list[Event], duration_ms: int,
              config: DetectConfig, spec: MfccSpec = MfccSpec()) -> Evaluation:
-    correct, misses = match(detections, events, slack_ms(config, spec))
+    slack = slack_ms(config, spec)
+    correct, misses = match(detections, events, slack)
+    substituted = sum(1 for d, ok in zip(detections, correct) if not ok and any(
+        e.label != d.label and e.start_ms < d.ms <= e.end_ms + slack for e in events))
     return Evaluation(keywords=len(events), misses=misses, false_accepts=correct.count(False),
-                      hours=duration_ms / MS_PER_HOUR)
+                      hours=duration_ms / MS_PER_HOUR, substitutions=substituted)
 
 
 def scores_over_time(outputs: np.ndarray, zero_point: int, average: int) -> np.ndarray:
