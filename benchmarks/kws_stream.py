@@ -174,6 +174,17 @@ def _at_every(model, config, val_all, test_all, val_audio, val_events, stream, t
     }
 
 
+def _previous_device_figures() -> dict:
+    import json
+
+    try:
+        old = json.loads((RESULTS / "kws_stream.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    keys = ("frontend_instructions_per_hop.", "model_instructions_per_inference.", "app_ram", "arena_bytes")
+    return {k: v for k, v in old.items() if k.startswith(keys)}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -181,7 +192,8 @@ def main(argv=None) -> None:
     parser.add_argument("--target-fa-per-hour", type=float, default=1.0)
     parser.add_argument("--every", type=int, default=2, help="hops between inferences")
     parser.add_argument("--seed", type=int, default=0, help="of the long stream")
-    parser.add_argument("--skip-device", action="store_true", help="no emulated boards")
+    parser.add_argument("--skip-device", action="store_true",
+                        help="no emulated boards: keep the device figures already in the results")
     args = parser.parse_args(argv)
 
     from tinyml.datasets.store import load
@@ -230,8 +242,11 @@ def main(argv=None) -> None:
             "host_seconds": round(time.monotonic() - start, 1), "model": str(Path(run).name),
         }
         live = LiveSettings(every=args.every)
-        if not args.skip_device:
+        if args.skip_device:  # the device figures of the last run stay, with the model they were of
+            figures = _previous_device_figures()
+        else:
             figures = device_figures(Path(run), live, work / "device")
+        if figures:
             results.update(figures)
             results["real_time_factor"] = real_time_factors(figures, config.every)
             for k, row in results["by_every"].items():
