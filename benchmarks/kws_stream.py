@@ -42,13 +42,14 @@ def device_figures(run: Path, live, work: Path) -> dict:
     from tinyml.boards import load_board
     from tinyml.firmware import build_app
     from tinyml.flash import start_board
+    from tinyml.link.client import live_lines
 
     out: dict = {}
     for board_id, key in BOARDS.items():
         board = load_board(board_id)
         built = build_app("kws", run, board, work / board_id, live=live)
         with start_board(board, built.built.firmware, handshake=False) as running:
-            line = _live_end(running.url)
+            line = live_lines(running.url, seconds=300)[-1]
         m = re.search(r"hops=(\d+) inferences=(\d+) crc=\d+ frontend_ticks=(\d+) model_ticks=(\d+)", line)
         hops, inferences, fe, model = (int(g) for g in m.groups())
         ns = board.timer_ps_per_tick / 1000
@@ -60,21 +61,6 @@ def device_figures(run: Path, live, work: Path) -> dict:
             out["app_ram_parts"] = {p: r for p, r in rows.items() if r}
             out["arena_bytes"] = rows.get("model arena", 0)
     return out
-
-
-def _live_end(url: str, seconds: float = 300) -> str:
-    import serial
-
-    port = serial.serial_for_url(url, timeout=0.2)
-    data, deadline = b"", time.monotonic() + seconds
-    try:
-        while b"LIVE END" not in data or not data.endswith(b"\x00"):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"live mode did not finish: {data[-200:]!r}")
-            data += port.read(4096)
-    finally:
-        port.close()
-    return next(line for line in data.decode("ascii", "replace").split("\x00") if "LIVE END" in line)
 
 
 def real_time_factors(figures: dict, every: int) -> dict:
@@ -139,7 +125,7 @@ def _at_every(model, config, val_all, test_all, val_audio, val_events, stream, t
     """Thresholds chosen on the validation clips for `target` false accepts an hour, and the
     detector with them on the long test stream, with the model every config.every hops."""
     from tinyml.stream.detect import probability_of
-    from tinyml.stream.evaluate import evaluate, pick_thresholds, slack_ms
+    from tinyml.stream.evaluate import evaluate, events_taken, pick_thresholds, slack_ms
     from tinyml.stream.simulate import replay
 
     spec = model.spec
@@ -152,11 +138,8 @@ def _at_every(model, config, val_all, test_all, val_audio, val_events, stream, t
     th, to = _every(test_all, config.every, spec.frames)
     found = replay(to, th, model.classes, thresholds, config, model.scale, model.zero_point, spec)
     result = evaluate(found, stream.events, stream.duration_ms, config, spec)
-    slack, latencies = slack_ms(config, spec), []
-    for d in found:
-        hit = next((e for e in stream.events if e.label == d.label and e.start_ms < d.ms <= e.end_ms + slack), None)
-        if hit is not None:
-            latencies.append(d.ms - hit.end_ms)
+    hits = events_taken(found, stream.events, slack_ms(config, spec))
+    latencies = [d.ms - stream.events[i].end_ms for d, i in zip(found, hits) if i is not None]
     return {
         "chosen": {"false_accepts_per_hour": round(result.false_accepts_per_hour, 3),
                    "miss_rate": round(result.miss_rate, 4),

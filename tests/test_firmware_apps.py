@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import serial
 
 from tinyml.boards import load_board
 from tinyml.datasets.store import load
@@ -22,7 +21,7 @@ from tinyml.firmware.apps import (LiveSettings, anomaly_score, frontend_spec, ho
                                   kws_thresholds, raw_windows, read_run)
 from tinyml.flash import start_board
 from tinyml.link import frame as fr
-from tinyml.link.client import open_device
+from tinyml.link.client import live_lines, open_device
 
 pytestmark = pytest.mark.slow
 
@@ -94,20 +93,6 @@ def test_features_in_skip_the_front_end(runs, app_builds, no_orphans):
                 device.request(fr.MSG_LOAD, bytes([fr.INPUT_FEATURES]) + (480).to_bytes(4, "little") + bytes(20))
 
 
-def read_live_lines(running, seconds: float = 60) -> list[str]:
-    """What live mode printed until the replayed recording ended (lines end with CR LF NUL)."""
-    port = serial.serial_for_url(running.url, timeout=0.2)
-    data = b""
-    deadline = time.monotonic() + seconds
-    try:
-        while b"LIVE END" not in data or not data.endswith(b"\x00"):
-            assert time.monotonic() < deadline, f"live mode did not finish: {data[-300:]!r}"
-            data += port.read(4096)
-    finally:
-        port.close()
-    return [line.strip("\r\n\x00") for line in data.decode("ascii").split("\x00") if line.strip("\r\n\x00")]
-
-
 def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(runs, app_builds,
                                                                              no_orphans):
     result = app_builds("vibration", "emu-arduino-mega")
@@ -119,7 +104,7 @@ def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(ru
     out_q = tuple(read_run(runs["vibration"], "vibration")["output_quantization"])
     scores = [anomaly_score(f, o, (spec.scale, spec.zero_point), out_q) for f, o in zip(features, outputs)]
     with start_board(result.built.board, result.built.firmware, handshake=False) as running:
-        lines = read_live_lines(running)
+        lines = live_lines(running.url)
     window_lines = [line for line in lines if line.startswith("WINDOW")]
     assert len(window_lines) == len(windows) == 8
     run_length, alarms = 0, 0
@@ -151,9 +136,9 @@ def test_kws_live_mode_is_the_host_simulator(runs, app_builds, tmp_path, no_orph
     live = LiveSettings(threshold=round(0.95 * float(mean[:, keywords].max()), 3))
     result = build_app("kws", runs["kws"], load_board("emu-cortex-m4"), tmp_path / "fw", live=live)
     expected = simulate(model, replay, live.detect_config(),
-                        kws_thresholds(model.classes, live, runs["kws"] / "model_int8.tflite"))
+                        kws_thresholds(runs["kws"], live))
     with start_board(result.built.board, result.built.firmware, handshake=False) as running:
-        lines = read_live_lines(running)
+        lines = live_lines(running.url)
     spec = result.firmware.spec
     frames = (len(replay) - spec.window) // spec.stride + 1
     assert len(expected.hops) == (frames - spec.frames) // live.every + 1 == 38  # 2.5 s: 124 hops

@@ -26,11 +26,11 @@ void capture_poll(void)
         const uint32_t to_end = ring_frames - at;
         uint32_t room = ring_frames - (read_index - acked);
         int32_t got;
+        if (limit != 0u && read_index == limit) {
+            return; /* all that was asked for is in the ring */
+        }
         if (limit != 0u && limit - read_index < room) {
             room = limit - read_index;
-            if (room == 0u) {
-                return; /* all that was asked for is in the ring */
-            }
         }
         if (room == 0u) {
 #if !defined(SENSOR_WAITS)
@@ -61,8 +61,6 @@ int capture_active(void)
 
 static int32_t start(const uint8_t *payload, uint8_t *reply)
 {
-    const float g = SENSOR_G_PER_COUNT;
-    const uint8_t *g_bytes = (const uint8_t *)&g;
     uint32_t bytes = 0u;
     ring = (int16_t *)(void *)app_input(TM_INPUT_RAW, &bytes);
     ring_frames = bytes / (2u * SENSOR_CHANNELS);
@@ -76,8 +74,7 @@ static int32_t start(const uint8_t *payload, uint8_t *reply)
     tm_put_u32(reply, ring_frames);
     reply[4] = (uint8_t)SENSOR_CHANNELS;
     tm_put_u32(reply + 5, SENSOR_RATE_HZ);
-    tm_put_u32(reply + 9, (uint32_t)g_bytes[0] | ((uint32_t)g_bytes[1] << 8) | ((uint32_t)g_bytes[2] << 16) |
-                           ((uint32_t)g_bytes[3] << 24)); /* every target here is little endian */
+    tm_put_f32(reply + 9, SENSOR_G_PER_COUNT);
     return 13;
 }
 
@@ -85,7 +82,7 @@ static int32_t read_frames(const uint8_t *payload, uint8_t *reply, uint16_t room
 {
     const uint32_t from = tm_get_u32(payload);
     const uint32_t frame_bytes = 2u * SENSOR_CHANNELS;
-    uint32_t n, i, c, limit;
+    uint32_t n, i, c, most;
     uint8_t *out = reply + 9;
     if (active == 0u || from < acked || from > read_index) {
         return -1;
@@ -93,9 +90,9 @@ static int32_t read_frames(const uint8_t *payload, uint8_t *reply, uint16_t room
     acked = from;
     capture_poll();
     n = read_index - from;
-    limit = (uint32_t)payload[4] | ((uint32_t)payload[5] << 8);
-    limit = limit < (room - 9u) / frame_bytes ? limit : (room - 9u) / frame_bytes;
-    n = n < limit ? n : limit;
+    most = (uint32_t)payload[4] | ((uint32_t)payload[5] << 8); /* the host's, then what fits */
+    most = most < (room - 9u) / frame_bytes ? most : (room - 9u) / frame_bytes;
+    n = n < most ? n : most;
     tm_put_u32(reply, from);
     tm_put_u32(reply + 4, read_index);
     reply[8] = flags;

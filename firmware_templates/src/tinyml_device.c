@@ -162,9 +162,7 @@ static void answer_load(const tm_frame_t *frame)
 static void answer_infer(const tm_frame_t *frame)
 {
     app_result_t result;
-    uint32_t bits;
     uint16_t i;
-    const uint8_t *score = (const uint8_t *)&result.score;
     uint32_t capacity = 0;
     if (app_input(TM_INPUT_FEATURES, &capacity) == 0) {
         send_error(frame->seq, TM_ERR_NO_MODEL);
@@ -179,9 +177,7 @@ static void answer_infer(const tm_frame_t *frame)
     last_ticks[1] = result.model_ticks;
     tm_put_u32(reply, result.feature_ticks);
     tm_put_u32(reply + 4, result.model_ticks);
-    bits = (uint32_t)score[0] | ((uint32_t)score[1] << 8) | ((uint32_t)score[2] << 16) |
-           ((uint32_t)score[3] << 24); /* every target here is little endian */
-    tm_put_u32(reply + 8, bits);
+    tm_put_f32(reply + 8, result.score);
     for (i = 0; i < result.output_bytes; ++i) {
         reply[12u + i] = (uint8_t)result.output[i];
     }

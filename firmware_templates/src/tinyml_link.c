@@ -182,3 +182,10 @@ void tm_put_u32(uint8_t *p, uint32_t v)
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
 }
+
+void tm_put_f32(uint8_t *p, float v)
+{
+    const uint8_t *bytes = (const uint8_t *)&v; /* every target here is little endian */
+    tm_put_u32(p, (uint32_t)bytes[0] | ((uint32_t)bytes[1] << 8) | ((uint32_t)bytes[2] << 16) |
+                      ((uint32_t)bytes[3] << 24));
+}

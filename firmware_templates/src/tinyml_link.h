@@ -65,9 +65,10 @@ enum {
 
 uint16_t tm_crc16(const uint8_t *data, size_t length, uint16_t crc);
 
-/* Little-endian u32 fields of payloads. */
+/* Little-endian u32 and float32 fields of payloads. */
 uint32_t tm_get_u32(const uint8_t *p);
 void tm_put_u32(uint8_t *p, uint32_t v);
+void tm_put_f32(uint8_t *p, float v);
 void tm_rx_init(tm_rx_t *rx, uint8_t *buf, uint16_t capacity);
 int tm_rx_feed(tm_rx_t *rx, uint8_t byte, tm_frame_t *frame, uint8_t *error);
 

@@ -21,7 +21,6 @@ checked when the same command runs again: it resumes, capturing only what is mis
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import re
@@ -32,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from tinyml.datasets import audio
+from tinyml.datasets.store import digest
 from tinyml.errors import DeviceError, TinymlError
 from tinyml.tools.fs import atomic_file
 
@@ -84,8 +85,9 @@ def _write_manifest(folder: Path, manifest: dict) -> None:
 
 
 def _sha256(path: Path) -> str | None:
+    """The file's sha256 (store.digest), or None when it cannot be read."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return digest(path)
     except OSError:
         return None
 
@@ -137,8 +139,6 @@ def _piece(device, wanted: int, channels: int) -> tuple[np.ndarray, bool, bool]:
 
 
 def _write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    from tinyml.datasets import audio
-
     with atomic_file(path) as tmp:
         audio.write_wav(tmp, samples.reshape(-1), rate)
 
@@ -156,11 +156,10 @@ def _write_csv(path: Path, frames: np.ndarray, source: _Source, pieces: list[int
         tmp.write_text(text.getvalue())
 
 
-def _check_name(value: str, what: str) -> str:
+def _check_name(value: str, what: str) -> None:
     if not NAME.match(value):
         raise TinymlError(f"--{what} '{value}' may hold only lower-case letters and digits "
                           "(it is part of the file names)")
-    return value
 
 
 def capture(device, folder: Path, label: str, count: int | None = None, seconds: float | None = None,
@@ -300,7 +299,6 @@ def read_recording(path: Path) -> tuple[np.ndarray, int, float]:
 def import_capture(root: Path):
     """The vibration recordings captured into `root` as a Dataset: each recording cut in time into
     train, val and test like CWRU's (tinyml.datasets.cwru.time_segments)."""
-    from tinyml.datasets import audio
     from tinyml.datasets.cwru import time_segments
     from tinyml.datasets.store import Dataset, split_problem
     from tinyml.datasets.vibration_synth import CLASSES, RATE, WINDOW

@@ -44,28 +44,28 @@ class LiveSettings:
     every: int = 2
     target_fa_per_hour: float | None = None  # kws: per-keyword thresholds for this rate instead
 
-
     def detect_config(self):
         from tinyml.stream.detect import DetectConfig
 
         return DetectConfig(every=self.every, average=self.average, refractory_ms=self.suppress_ms)
 
 
-def kws_thresholds(classes: list[str], live: LiveSettings, model_file: Path) -> list[int | None]:
-    """The detector's per-class score thresholds for the firmware (None: never fires): one
-    probability for every keyword, or with live.target_fa_per_hour those tinyml.stream picks on
-    the run's validation split for that many false accepts an hour."""
+def kws_thresholds(source: Path, live: LiveSettings) -> list[int | None]:
+    """The detector's per-class score thresholds for the firmware of `source` (a kws run, or a
+    bare .tflite; None: never fires): one probability for every keyword, or with
+    live.target_fa_per_hour those tinyml.stream picks on the run's validation split for that
+    many false accepts an hour."""
     from tinyml.stream.detect import keyword_thresholds
     from tinyml.tflite.model import read_tflite
 
     if live.target_fa_per_hour is not None:
         from tinyml.stream import StreamModel, choose_thresholds
 
-        source = Path(model_file).parent if Path(model_file).name == MODEL_FILE else Path(model_file)
         return choose_thresholds(StreamModel.load(source), live.detect_config(), live.target_fa_per_hour).thresholds
-    model = read_tflite(Path(model_file))
+    metrics, model_file = run_or_model("kws", source)
+    model = read_tflite(model_file)
     scale, _ = model.tensor(model.outputs[0]).quant()
-    return keyword_thresholds(classes, live.threshold, live.average, float(scale))
+    return keyword_thresholds(list(metrics["classes"]), live.threshold, live.average, float(scale))
 
 
 @dataclass
@@ -239,13 +239,13 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         defines = {
             "KWS_CLIP_SAMPLES": f"{spec.clip_samples}u", "KWS_SAMPLE_RATE": f"{spec.sample_rate}u",
             "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_SAMPLES": f"{hop}u",
-            "KWS_AVERAGE": f"{live.average}u", "KWS_THRESHOLD_MILLI": str(round(live.threshold * 1000)),
+            "KWS_AVERAGE": f"{live.average}u",
             "KWS_IGNORE_MASK": f"{ignore}uL",
             "KWS_CLASS_NAMES": ", ".join(json.dumps(c) for c in classes),
             "KWS_EVERY": f"{live.every}u",
             "KWS_REFRACTORY_HOPS": f"{live.detect_config().refractory_hops(spec)}u",
             "KWS_THRESHOLDS": ", ".join("TM_DETECT_NEVER" if t is None else str(t)
-                                        for t in kws_thresholds(classes, live, model_file)),
+                                        for t in kws_thresholds(run_dir, live)),
             "SENSOR_RATE_HZ": f"{spec.sample_rate}u", "SENSOR_CHANNELS": "1u",
             "EEMBC_MODEL": '"kws01"',
         }

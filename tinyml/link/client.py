@@ -251,6 +251,23 @@ class DeviceClient:
         return fields
 
 
+def live_lines(url: str, seconds: float = 60.0) -> list[str]:
+    """What a firmware prints in live mode until its replayed recording ends (its LIVE END
+    line), each line without its CR LF NUL ending; DeviceError if that takes over `seconds`."""
+    port = serial.serial_for_url(url, timeout=READ_SLICE_S * 10)
+    data = b""
+    deadline = time.monotonic() + seconds
+    try:
+        while b"LIVE END" not in data or not data.endswith(b"\x00"):
+            if time.monotonic() > deadline:
+                raise DeviceError(f"live mode at {url} did not end within {seconds:g} s: {data[-300:]!r}")
+            data += port.read(4096)
+    finally:
+        port.close()
+    return [line.strip("\r\n\x00") for line in data.decode("ascii", "replace").split("\x00")
+            if line.strip("\r\n\x00")]
+
+
 def open_device(url: str, baud: int = 115200, timeout: float = 2.0, retries: int = 3) -> DeviceClient:
     """Opens a pyserial URL; a malformed URL, or a port that cannot be opened, is a TinymlError
     naming the fix."""

@@ -53,18 +53,29 @@ def slack_ms(config: DetectConfig, spec: MfccSpec = MfccSpec()) -> int:
     return spec.clip_samples * 1000 // spec.sample_rate + (config.average - 1) * config.every * hop
 
 
-def match(detections: list[Detection], events: list[Event], slack: int) -> tuple[list[bool], int]:
-    """Which detections are of an event (each event taken by its first detection: one whose time
-    is after the event's start and at most `slack` ms after its end), and how many events none took."""
+def _covers(event: Event, d: Detection, slack: int) -> bool:
+    """A detection at d.ms may be of `event`: after its start, at most `slack` ms after its end."""
+    return event.start_ms < d.ms <= event.end_ms + slack
+
+
+def events_taken(detections: list[Detection], events: list[Event], slack: int) -> list[int | None]:
+    """Per detection, the index of the event it is of (each event taken by its first detection
+    of the same label that covers it), or None: a false accept."""
     taken = [False] * len(events)
-    correct = []
+    out: list[int | None] = []
     for d in detections:
         hit = next((i for i, e in enumerate(events) if not taken[i] and e.label == d.label
-                    and e.start_ms < d.ms <= e.end_ms + slack), None)
+                    and _covers(e, d, slack)), None)
         if hit is not None:
             taken[hit] = True
-        correct.append(hit is not None)
-    return correct, taken.count(False)
+        out.append(hit)
+    return out
+
+
+def match(detections: list[Detection], events: list[Event], slack: int) -> tuple[list[bool], int]:
+    """Which detections are of an event (events_taken), and how many events none took."""
+    hits = events_taken(detections, events, slack)
+    return [h is not None for h in hits], len(events) - sum(h is not None for h in hits)
 
 
 def evaluate(detections: list[Detection], events: list[Event], duration_ms: int,
@@ -72,7 +83,7 @@ def evaluate(detections: list[Detection], events: list[Event], duration_ms: int,
     slack = slack_ms(config, spec)
     correct, misses = match(detections, events, slack)
     substituted = sum(1 for d, ok in zip(detections, correct) if not ok and any(
-        e.label != d.label and e.start_ms < d.ms <= e.end_ms + slack for e in events))
+        e.label != d.label and _covers(e, d, slack) for e in events))
     return Evaluation(keywords=len(events), misses=misses, false_accepts=correct.count(False),
                       hours=duration_ms / MS_PER_HOUR, substitutions=substituted)
 
