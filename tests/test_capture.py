@@ -89,6 +89,18 @@ def test_kws_capture_cli_and_its_errors(kws_board, tmp_path):
     result = subprocess.run([*TINYML, "capture", "--port", url, "--label", "no", "--count", "1", "-o", str(out)],
                             capture_output=True, text=True, timeout=120)
     assert f"{out / MANIFEST} is damaged" in one_line_error(result)
+    (out / MANIFEST).write_text(json.dumps({"files": {"no/anna_nohash_0.wav": "a string"}}))
+    result = subprocess.run([*TINYML, "capture", "--port", url, "--label", "no", "--count", "1", "-o", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert "the entry for no/anna_nohash_0.wav lacks its label, sha256 or frames" in one_line_error(result)
+    result = subprocess.run([*TINYML, "capture", "--port", url, "--label", "no", "--count", "1", "--pause", "-1",
+                             "-o", str(tmp_path / "p")], capture_output=True, text=True, timeout=120)
+    assert "--pause -1: give 0 or more seconds" in one_line_error(result)
+    blocked = tmp_path / "blocked"
+    (blocked / "no" / "me_nohash_0.wav").mkdir(parents=True)  # where the first clip must go
+    result = subprocess.run([*TINYML, "capture", "--port", url, "--label", "no", "--count", "1", "--pause", "0",
+                             "--no-progress", "-o", str(blocked)], capture_output=True, text=True, timeout=120)
+    assert f"cannot write the capture folder {blocked}" in one_line_error(result)
 
 
 @pytest.mark.parametrize("board_id", ["megaatmega2560", "emu-cortex-m4"])

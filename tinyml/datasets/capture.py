@@ -73,6 +73,10 @@ def _manifest(folder: Path) -> dict:
         data = json.loads(path.read_text())
         if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
             raise ValueError("no files table")
+        for name, entry in data["files"].items():
+            if not (isinstance(entry, dict) and isinstance(entry.get("label"), str)
+                    and isinstance(entry.get("sha256"), str) and isinstance(entry.get("frames"), int)):
+                raise ValueError(f"the entry for {name} lacks its label, sha256 or frames")
     except (OSError, ValueError) as exc:
         raise TinymlError(f"{path} is damaged ({exc}): delete it to capture the folder anew, or "
                           "capture into another folder") from None
@@ -82,6 +86,11 @@ def _manifest(folder: Path) -> dict:
 def _write_manifest(folder: Path, manifest: dict) -> None:
     with atomic_file(folder / MANIFEST) as tmp:
         tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _unwritable(folder: Path, exc: OSError) -> TinymlError:
+    return TinymlError(f"cannot write the capture folder {folder}: {exc.strerror or exc}; free some space "
+                       "or choose another --out (what was captured before is kept)")
 
 
 def _sha256(path: Path) -> str | None:
@@ -188,10 +197,12 @@ def capture(device, folder: Path, label: str, count: int | None = None, seconds:
         if label not in CLASSES:
             raise TinymlError(f"--label '{label}' is not a vibration class: use one of {', '.join(CLASSES)}")
         _check_name(machine, "machine")
+    if pause_s < 0:
+        raise TinymlError(f"--pause {pause_s:g}: give 0 or more seconds")
     try:
         (folder / label).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise TinymlError(f"cannot write the capture folder {folder}: {exc.strerror or exc}") from None
+        raise _unwritable(folder, exc) from None
     manifest = _manifest(folder)
     _check_same_source(folder, manifest, source)
     manifest.update({"version": VERSION, "kind": source.kind, "rate_hz": source.rate_hz,
@@ -249,6 +260,8 @@ def capture(device, folder: Path, label: str, count: int | None = None, seconds:
             bar.update(step)
             if source.kind == "vibration" and len(frames) < wanted:
                 raise TinymlError(_ended_text(device, result, "window"))
+    except OSError as exc:  # a full or read-only disk while writing a file or the manifest
+        raise _unwritable(folder, exc) from None
     finally:
         bar.close()
     result.done = have
