@@ -9,7 +9,7 @@
 - silence and noise at every level from digital zero to loud (`silence_false_accepts`: clips
   taken for a keyword, out of `silence_clips`).
 
-Run: .venv/bin/python -m benchmarks.kws_robustness [--engines espeak-ng,piper] [--skip-left-out]
+Run: .venv/bin/python -m benchmarks.kws_robustness [--engines espeak-ng,piper] [--skip-left-out | --skip-default]
      (writes benchmarks/results/kws_robustness.json; about 10 minutes per training on 2 cores)
 """
 
@@ -70,53 +70,63 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--engines", default=",".join(KwsConfig().engines),
-                        help="the engines to leave out one at a time (comma-separated)")
+                        help="the engines to leave out one at a time (comma-separated); the "
+                             "others keep their last figures, each under the recipe it was "
+                             "measured on")
     parser.add_argument("--skip-left-out", action="store_true",
-                        help="only the default model (synthetic test, real speech, silence); the "
-                             "last full run's left-out figures are kept, under left_out_recipe")
+                        help="only the default model (synthetic test, real speech, silence)")
+    parser.add_argument("--skip-default", action="store_true",
+                        help="only the left-out engines; the default model's figures stay")
     args = parser.parse_args()
     cfg = KwsTrainConfig()
-    results: dict = {"recipe": {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe},
-                     "speech_cache": "warm" if utterances.folder().is_dir() else "cold",
-                     "_method": f"{os.cpu_count()} cores, `tinyml train kws` defaults, seed 0; accuracies "
-                                "of the int8 model in the tflite-micro interpreter; default_train_s "
-                                "includes making the dataset (its words from the speech cache when warm)"}
-    if args.skip_left_out:
-        results.update(_earlier_left_out())
+    recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe}
+    results = _earlier()
     with tempfile.TemporaryDirectory(prefix="tinyml-runs-") as tmp:
-        start = time.monotonic()
-        run = kws.train(cfg, runs_root=Path(tmp), progress=False)
-        results["default_train_s"] = round(time.monotonic() - start, 1)
-        results["synthetic_test_acc"] = run.metrics["int8_tflm_acc"]
-        results.update(silence_false_accepts(run.folder))
-        if REAL_DEV.is_dir():
-            real = evaluate_on(run.folder, REAL_DEV, "all")
-            results.update({"real_dev_acc": real["accuracy"],
-                            "real_dev_keywords_acc": real["keyword_accuracy"],
-                            "real_dev_unknown_false_accept": _unknown_false_accept(real),
-                            "real_dev_clips": real["clips"],
-                            "real_dev_per_class_acc": real["per_class_accuracy"]})
-        else:
-            results["real_dev"] = f"not measured: {REAL_DEV} is not beside this clone"
-        write_results("kws_robustness", results)  # each training takes minutes: keep what is done
+        if not args.skip_default:
+            results.update(_default_model(cfg, Path(tmp)), recipe=recipe)
+            write_results("kws_robustness", results)  # each training takes minutes: keep what is done
         if not args.skip_left_out:
-            results["left_out"] = {}
+            results.setdefault("left_out", {})
             for engine in args.engines.split(","):
-                results["left_out"][engine] = left_out(engine, cfg, Path(tmp))
+                results["left_out"][engine] = {**left_out(engine, cfg, Path(tmp)), "recipe": recipe}
                 write_results("kws_robustness", results)
 
 
-def _earlier_left_out() -> dict:
-    """The leave-one-engine-out figures of the last full run, kept beside a default-only run
-    with the recipe they were measured on (so they are not read as this recipe's)."""
+def _default_model(cfg: KwsTrainConfig, runs: Path) -> dict:
+    results = {"speech_cache": "warm" if utterances.folder().is_dir() else "cold",
+               "_method": f"{os.cpu_count()} cores, `tinyml train kws` defaults, seed 0; accuracies of "
+                          "the int8 model in the tflite-micro interpreter; default_train_s includes "
+                          "making the dataset (its words from the speech cache when warm)"}
+    start = time.monotonic()
+    run = kws.train(cfg, runs_root=runs, progress=False)
+    results["default_train_s"] = round(time.monotonic() - start, 1)
+    results["synthetic_test_acc"] = run.metrics["int8_tflm_acc"]
+    results.update(silence_false_accepts(run.folder))
+    if REAL_DEV.is_dir():
+        real = evaluate_on(run.folder, REAL_DEV, "all")
+        results.update({"real_dev_acc": real["accuracy"],
+                        "real_dev_keywords_acc": real["keyword_accuracy"],
+                        "real_dev_unknown_false_accept": _unknown_false_accept(real),
+                        "real_dev_clips": real["clips"],
+                        "real_dev_per_class_acc": real["per_class_accuracy"]})
+    else:
+        results["real_dev"] = f"not measured: {REAL_DEV} is not beside this clone"
+    return results
+
+
+def _earlier() -> dict:
+    """The last results, so that a partial run updates only what it measures: `recipe` names
+    what the default model's figures come from, each left-out entry its own recipe."""
     try:
         earlier = json.loads((RESULTS / "kws_robustness.json").read_text())
     except (OSError, ValueError):
         return {}
-    if not isinstance(earlier, dict) or "left_out" not in earlier:
+    if not isinstance(earlier, dict):
         return {}
-    return {"left_out": earlier["left_out"],
-            "left_out_recipe": earlier.get("left_out_recipe", earlier.get("recipe"))}
+    old_recipe = earlier.pop("left_out_recipe", earlier.get("recipe"))  # the layout before
+    for entry in earlier.get("left_out", {}).values():
+        entry.setdefault("recipe", old_recipe)
+    return earlier
 
 
 def _unknown_false_accept(scores: dict) -> float:

@@ -1,0 +1,61 @@
+"""benchmarks/kws_robustness.py: its command line, its silence probe, and a partial run that
+updates only what it measures, each figure under the recipe it was measured on. (The trainings
+themselves are the benchmark's: minutes each, never run by the suite.)"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from benchmarks import kws_robustness
+
+OLD_RECIPE = {"engines": ["espeak-ng", "festival"], "recipe": 3}
+
+
+def test_help_names_the_partial_runs_and_trains_nothing():
+    done = subprocess.run([sys.executable, "-m", "benchmarks.kws_robustness", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    for option in ("--engines ENGINES", "--skip-left-out", "--skip-default", "real_dev_acc",
+                   "left_out.ENGINE.acc"):
+        assert option in done.stdout
+
+
+def test_silence_probe_spans_digital_zero_to_loud_noise():
+    clips = kws_robustness.silence_probe()
+    rms = np.sqrt(np.mean(clips.astype(np.float64) ** 2, axis=1))
+    assert clips.shape == (1 + 3 * len(kws_robustness.NOISE_RMS_LSB), 16000)
+    assert rms[0] == 0
+    for i, level in enumerate(kws_robustness.NOISE_RMS_LSB):
+        assert np.allclose(rms[1 + 3 * i:4 + 3 * i], level, rtol=0.15), level
+
+
+def test_unknown_false_accepts_count_only_other_words_taken_for_keywords():
+    classes = kws_robustness.CLASSES  # ten keywords, then _silence_ and _unknown_
+    confusion = np.zeros((12, 12), dtype=int)
+    confusion[11, [0, 9, 10, 11]] = [2, 1, 3, 14]  # other words: 2 "down", 1 "yes", 3 silence
+    confusion[0, 11] = 5  # keywords taken for other words are not false accepts
+    scores = {"classes": classes, "confusion": confusion.tolist()}
+    assert kws_robustness._unknown_false_accept(scores) == 3 / 20
+
+
+def test_a_partial_run_keeps_the_other_figures_under_their_own_recipe(tmp_path, monkeypatch):
+    """The layout before per-entry recipes (left_out_recipe, or the top-level recipe) reads as
+    each entry's recipe; an unreadable file is a fresh start, not a crash."""
+    monkeypatch.setattr(kws_robustness, "RESULTS", tmp_path)
+    assert kws_robustness._earlier() == {}
+    (tmp_path / "kws_robustness.json").write_text("{torn")
+    assert kws_robustness._earlier() == {}
+    earlier = {"recipe": {"engines": ["espeak-ng"], "recipe": 5}, "real_dev_acc": 0.8,
+               "left_out_recipe": OLD_RECIPE,
+               "left_out": {"espeak-ng": {"acc": 0.4, "test_clips": 9},
+                            "festival": {"acc": 0.7, "test_clips": 9, "recipe": {"recipe": 4}}}}
+    (tmp_path / "kws_robustness.json").write_text(json.dumps(earlier))
+    kept = kws_robustness._earlier()
+    assert "left_out_recipe" not in kept and kept["real_dev_acc"] == 0.8
+    assert kept["recipe"] == {"engines": ["espeak-ng"], "recipe": 5}
+    assert kept["left_out"] == {"espeak-ng": {"acc": 0.4, "test_clips": 9, "recipe": OLD_RECIPE},
+                                "festival": {"acc": 0.7, "test_clips": 9, "recipe": {"recipe": 4}}}
