@@ -85,7 +85,7 @@ class KwsTrainConfig(_Checked):
     """DS-CNN keyword spotting. size "default" is MLPerf Tiny's DS-CNN (64 channels, for
     Cortex-M4/M7); "small" has 32 channels for 64 KB-RAM parts (Cortex-M0+/M4)."""
     size: str = _setting("default", OneOf(("default", "small")))
-    epochs: int = _setting(24, EPOCHS)
+    epochs: int = _setting(40, EPOCHS)
     batch_size: int = _setting(64, BATCH)
     learning_rate: float = _setting(0.003, RATE)
     seed: int = _setting(0, SEED)
