@@ -79,7 +79,7 @@ def main() -> None:
                         help="only the left-out engines; the default model's figures stay")
     args = parser.parse_args()
     cfg = KwsTrainConfig()
-    recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe}
+    recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe, "epochs": cfg.epochs}
     results = _earlier()
     with tempfile.TemporaryDirectory(prefix="tinyml-runs-") as tmp:
         if not args.skip_default:
