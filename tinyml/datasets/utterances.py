@@ -1,6 +1,6 @@
 """The speech engines' words, spoken once and kept: a cache of utterances, one file per job.
 
-Speaking is most of the time it takes to make the keyword set (about 5 of its 7 minutes on 2
+Speaking is most of the time it takes to make the keyword set (about 3.5 of its 4 minutes on 2
 cores), and the same job always gives the same samples, so every utterance is stored under a
 hash of its job. A set that changes only its augmentation (noise, rooms, levels) speaks nothing
 again; a larger set speaks only its new words. Utterances are kept as 16-bit samples of the
