@@ -477,10 +477,15 @@ def _pico_speak(text: str, voice: str, speed: float, pitch: float) -> Recording:
 # --- the interface -----------------------------------------------------------------------------
 
 
+# engine -> its table of voices (espeak-ng's are listed by espeak-ng itself)
+VOICE_TABLES = {"festival": FESTIVAL_VOICES, "piper": PIPER_VOICES, "flite": FLITE_VOICES,
+                "pico": PICO_VOICES}
+
+
 def _voices_of(engine: str) -> list[str]:
     if not ENGINES[engine].available():
         raise not_installed(engine)
-    return list({"piper": PIPER_VOICES, "flite": FLITE_VOICES, "pico": PICO_VOICES}[engine])
+    return list(VOICE_TABLES[engine])
 
 
 @dataclass(frozen=True)
@@ -582,8 +587,7 @@ def _checked(job: Job) -> Job:
         if not lo <= factors[-1] <= hi:
             raise TinymlError(f"{engine}: {name} {value!r} is out of range: give a factor in "
                               f"[{lo:g}, {hi:g}], 1 for the voice's own")
-    known = {"festival": FESTIVAL_VOICES, "piper": PIPER_VOICES, "flite": FLITE_VOICES,
-             "pico": PICO_VOICES}.get(engine)
+    known = VOICE_TABLES.get(engine)
     if known is not None and voice not in known:
         raise TinymlError(f"{engine} has no voice {voice!r}: its voices are {', '.join(known)}")
     if not ENGINES[engine].available():
