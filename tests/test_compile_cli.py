@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tinyml.compile import SUPPORTED
@@ -254,3 +255,32 @@ def test_float_model_error_says_what_converts_it(models, tmp_path):
                  "DEFAULT], representative_dataset (a few hundred real inputs), target_spec."
                  "supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8], inference_input_type=tf.int8, "
                  "inference_output_type=tf.int8")
+
+
+def test_several_models_share_one_arena_and_stay_bit_exact(runs, tmp_path):
+    from tinyml.compile import compile_models
+    from tinyml.compile.host import build_host_runner, run_host
+    from tinyml.convert.tflm import TflmModel
+
+    run = runs["vibration"]
+    done = compile_cli(run / "model_int8.tflite", run / "classifier_int8.tflite", "-o", tmp_path / "cli",
+                       "--name", "anomaly", "--name", "fault")
+    assert done.returncode == 0, done.stderr
+    results = compile_models({"anomaly": run / "model_int8.tflite", "fault": run / "classifier_int8.tflite"},
+                             tmp_path / "api")
+    arenas = [r.arena_bytes for r in results]
+    assert f"one shared arena of {max(arenas):,} bytes" in done.stdout and f"would take {sum(arenas):,}" in done.stdout
+    header = (tmp_path / "api" / "tm_shared_arena.h").read_text()
+    assert f"#define TM_SHARED_ARENA_BYTES {max(arenas)}u" in header
+    for result in results:
+        source = (tmp_path / "api" / f"{result.name}.c").read_text()
+        assert "static int32_t arena[" not in source and "tm_shared_arena" in source
+        inputs = np.random.default_rng(1).integers(-128, 128, size=(300, result.input_bytes), dtype=np.int8)
+        model = TflmModel(run / ("model_int8.tflite" if result.name == "anomaly" else "classifier_int8.tflite"))
+        assert np.array_equal(run_host(build_host_runner(result), inputs, result.output_bytes), model.run(inputs))
+    assert_error(compile_cli(run / "model_int8.tflite", run / "classifier_int8.tflite", "-o", tmp_path / "x"),
+                 "2 models need 2 --name options (one C prefix each, in order), not 0")
+    assert_error(compile_cli(run / "model_int8.tflite", run / "classifier_int8.tflite", "-o", tmp_path / "x",
+                             "--name", "a", "--name", "A"), "give each model its own name (--name), not a, A")
+    assert_error(compile_cli(run / "model_int8.tflite", "-o", tmp_path / "x", "--name", "a", "--name", "b"),
+                 "one model takes one --name, not 2")

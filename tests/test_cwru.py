@@ -318,5 +318,5 @@ def test_the_synthetic_set_refuses_to_leave_a_split_without_normal_windows():
     # a class missing from test is training's to refuse (a set made for its features may lack one)
     few = make_vibration(VibrationConfig(normal_windows=60, fault_windows_per_severity=5, machines=10, seed=4),
                          progress=False)
-    assert split_problem(few) == "no ball windows in test"
+    assert split_problem(few) == "no outer_race and ball windows in test"
     assert split_problem(few, every_class_in_test=False) is None

@@ -24,8 +24,10 @@ import pytest
 import serial
 
 from tinyml.boards import load_board
-from tinyml.firmware.apps import (IGNORED_KWS_CLASSES, LiveSettings, anomaly_score, frontend_spec,
-                                  host_features, host_outputs, read_run)
+from tinyml.calibrate import host_scores
+from tinyml.convert.tflm import TflmModel
+from tinyml.firmware.apps import (IGNORED_KWS_CLASSES, LiveSettings, frontend_spec, host_features,
+                                  host_outputs, normal_levels, read_run)
 from tinyml.flash import start_board
 from tinyml.tflite.model import read_tflite
 
@@ -113,21 +115,31 @@ def output_lines(text: str) -> tuple[list[str], list[str]]:
             [line.split()[1] for line in lines if line.startswith("output ")])
 
 
-def check_vibration_output(text: str, run: Path, frames: np.ndarray) -> None:
-    """Every window's output bytes as TFLM's, its score as the host's, its verdict and alarm."""
+def replay_calibration(header: Path) -> tuple[np.ndarray, np.float32]:
+    """The levels and threshold an example's replay_calibration.h calibrates the detector with."""
+    text = header.read_text()
+    assert "#define REPLAY_CALIBRATED 1" in text, text
+    body = text[text.index("{", text.index("replay_levels[")) + 1: text.index("};")]
+    threshold = re.search(r"#define REPLAY_THRESHOLD (\S+)f", text)[1]
+    return np.array([int(v) for v in body.split(",")], dtype=np.int16), np.float32(float(threshold))
+
+
+def check_vibration_output(text: str, run: Path, frames: np.ndarray, calibration: Path) -> None:
+    """Every window's output bytes as TFLM's, its score as the host's with the replayed machine's
+    calibration, its verdict and alarm."""
     metrics = read_run(run, "vibration")
     spec = frontend_spec("vibration", metrics)
     windows = frames.reshape(-1, spec.window, spec.axes).transpose(0, 2, 1)
-    outputs = host_outputs(run, "vibration", windows)
-    features = host_features("vibration", windows, spec)
-    out_q = tuple(metrics["output_quantization"])
-    threshold = np.float32(metrics["threshold"])
+    levels, threshold = replay_calibration(calibration)
+    assert levels.tolist() != metrics["normal_level"]  # a machine of its own, not the built-in average
+    features = host_features("vibration", windows, spec, levels)
+    outputs = TflmModel(run / "model_int8.tflite").run(features)
+    scores = host_scores(run, features)
     results, hexes = output_lines(text)
     assert len(results) == len(hexes) == len(windows) == 8
     in_a_row, verdicts = 0, []
-    for k, (line, hexed, f, o) in enumerate(zip(results, hexes, features, outputs), 1):
+    for k, (line, hexed, o, score) in enumerate(zip(results, hexes, outputs, np.float32(scores)), 1):
         assert hexed == o.astype(np.uint8).tobytes().hex()  # every output byte
-        score = np.float32(anomaly_score(f, o, (spec.scale, spec.zero_point), out_q))
         anomalous = bool(score > threshold)
         in_a_row = in_a_row + 1 if anomalous else 0
         match = re.fullmatch(r"window (\d+) score=(\d+\.\d{4}) (ok|ANOMALY)( ALARM)?", line)
@@ -270,8 +282,10 @@ def test_the_example_builds_for_the_mega_with_the_arduino_core_and_matches_tflm_
     firmware = build / "Replay.ino.elf"
     with start_board(load_board("emu-arduino-mega"), firmware, handshake=False) as running:
         text = read_serial_until_done(running.url, 180)
-    assert text.startswith("tinyml vibration: 8 replayed windows, threshold ")
-    check_vibration_output(text, vibration_run, replay_frames(example.parent / "replay_data.h"))
+    assert text.replace("\r", "").startswith("calibrated to the replayed machine\n"
+                                              "tinyml vibration: 8 replayed windows, threshold ")
+    check_vibration_output(text, vibration_run, replay_frames(example.parent / "replay_data.h"),
+                           example.parent / "replay_calibration.h")
 
 
 @pytest.mark.parametrize("app", ["kws", "vibration"])
@@ -288,7 +302,10 @@ def test_the_library_builds_on_the_host_and_matches_tflm(app, request, tmp_path)
     text = subprocess.run([str(program)], capture_output=True, text=True, timeout=300,
                           check=True).stdout
     frames = replay_frames(example.parent / "replay_data.h")
-    (check_kws_output if app == "kws" else check_vibration_output)(text, run, frames)
+    if app == "kws":
+        check_kws_output(text, run, frames)
+    else:
+        check_vibration_output(text, run, frames, example.parent / "replay_calibration.h")
     if app == "kws":
         paragraph = (library / "library.properties").read_text()
         assert "does not check the board's memory" in paragraph
@@ -322,6 +339,7 @@ def test_the_platformio_folder_holds_the_zips_sources_and_builds_with_platformio
     (src / "sketch.cpp").write_text('#include "Arduino.h"\n' + (folder / "examples" / "Replay" /
                                                                 "Replay.ino").read_text())
     shutil.copy(folder / "examples" / "Replay" / "replay_data.h", src)
+    shutil.copy(folder / "examples" / "Replay" / "replay_calibration.h", src)
     (project / "platformio.ini").write_text(
         f"[env:native]\nplatform = symlink://{REPO / 'pio-platform'}\nboard = native\n")
     env = {**os.environ, "PLATFORMIO_SETTING_ENABLE_TELEMETRY": "No"}
@@ -331,7 +349,7 @@ def test_the_platformio_folder_holds_the_zips_sources_and_builds_with_platformio
     assert "TinymlVibration @ 1.0.0" in done.stdout
     text = subprocess.run([str(project / ".pio" / "build" / "native" / "program")],
                           capture_output=True, text=True, timeout=300, check=True).stdout
-    check_vibration_output(text, vibration_run, replay_frames(src / "replay_data.h"))
+    check_vibration_output(text, vibration_run, replay_frames(src / "replay_data.h"), src / "replay_calibration.h")
 
 
 def test_the_platformio_folder_replaces_an_earlier_export_but_not_other_files(vibration_run, tmp_path):

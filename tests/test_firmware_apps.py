@@ -16,9 +16,10 @@ import pytest
 from tinyml.boards import load_board
 from tinyml.datasets.store import load
 from tinyml.errors import TinymlError
+from tinyml.calibrate import host_scores
 from tinyml.firmware import build_app
 from tinyml.firmware.apps import (LiveSettings, anomaly_score, frontend_spec, host_features, host_outputs,
-                                  kws_thresholds, raw_windows, read_run)
+                                  kws_thresholds, normal_levels, raw_windows, read_run)
 from tinyml.flash import start_board
 from tinyml.link import frame as fr
 from tinyml.link.client import live_lines, open_device
@@ -60,10 +61,12 @@ def test_device_matches_the_host_int8_pipeline_from_raw_samples(app, board_id, r
         assert inference.feature_ticks > 0 and inference.model_ticks > 0
     if app == "vibration":
         spec = result.firmware.spec
-        out_q = tuple(read_run(runs[app], app)["output_quantization"])
-        features = host_features(app, raw, spec)
+        metrics = read_run(runs[app], app)
+        out_q, in_q = tuple(metrics["output_quantization"]), tuple(metrics["input_quantization"])
+        assert in_q == (spec.scale, 0)  # the model sees deviations from the machine's normal level
+        features = host_features(app, raw, spec, normal_levels(metrics))
         for inference, f, host in zip(got, features, expected):
-            assert inference.score == anomaly_score(f, host, (spec.scale, spec.zero_point), out_q)
+            assert inference.score == anomaly_score(f, host, in_q, out_q)
 
 
 def test_features_in_skip_the_front_end(runs, app_builds, no_orphans):
@@ -99,10 +102,8 @@ def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(ru
     firmware = result.firmware
     spec = firmware.spec
     windows = firmware.replay.reshape(-1, spec.window, spec.axes).transpose(0, 2, 1)
-    features = host_features("vibration", windows, spec)
-    outputs = host_outputs(runs["vibration"], "vibration", windows)
-    out_q = tuple(read_run(runs["vibration"], "vibration")["output_quantization"])
-    scores = [anomaly_score(f, o, (spec.scale, spec.zero_point), out_q) for f, o in zip(features, outputs)]
+    levels = normal_levels(read_run(runs["vibration"], "vibration"))
+    scores = host_scores(runs["vibration"], host_features("vibration", windows, spec, levels))
     with start_board(result.built.board, result.built.firmware, handshake=False) as running:
         lines = live_lines(running.url)
     window_lines = [line for line in lines if line.startswith("WINDOW")]
@@ -117,6 +118,18 @@ def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(ru
         alarms += run_length == 3
     assert sum(line.startswith("ALARM") for line in lines) == alarms
     assert lines[-1] == "LIVE END windows=8"
+    # After each alarm, the fault classifier (sharing the autoencoder's arena) names the fault
+    # on the alarm's last window, as the host's int8 classifier does.
+    from tinyml.convert.tflm import TflmModel
+    from tinyml.train.vibration import most_likely_fault
+
+    metrics = read_run(runs["vibration"], "vibration")
+    faults = most_likely_fault(TflmModel(runs["vibration"] / "classifier_int8.tflite").run(
+        host_features("vibration", windows, spec, levels).reshape(len(windows), -1)), metrics["classes"].index("normal"))
+    at = [i for i, line in enumerate(lines) if line.startswith("ALARM")]
+    assert at, lines  # the replay's four severe faults raise one
+    numbers = [int(lines[i - 1].split()[1]) - 1 for i in at]  # the WINDOW line before the ALARM
+    assert [lines[i + 1].split()[:2] for i in at] == [["FAULT", metrics["classes"][faults[k]]] for k in numbers]
 
 
 def test_kws_live_mode_is_the_host_simulator(runs, app_builds, tmp_path, no_orphans):

@@ -212,6 +212,19 @@ static void answer_capture(const tm_frame_t *frame)
     send_frame(TM_MSG_CAPTURE | TM_REPLY, frame->seq, reply, (uint16_t)n);
 }
 
+/* Requests the app answers itself (TM_MSG_CALIBRATE), or that nobody knows. */
+static void answer_app(const tm_frame_t *frame)
+{
+    int32_t n = app_request(frame->type, frame->payload, frame->length, reply, (uint16_t)sizeof reply);
+    if (n == TM_APP_UNKNOWN) {
+        send_error(frame->seq, TM_ERR_UNKNOWN_TYPE);
+    } else if (n < 0) {
+        send_error(frame->seq, TM_ERR_ARGUMENT);
+    } else {
+        send_frame((uint8_t)(frame->type | TM_REPLY), frame->seq, reply, (uint16_t)n);
+    }
+}
+
 static void handle(const tm_frame_t *frame)
 {
     if (frame->type != TM_MSG_CAPTURE && frame->type != TM_MSG_INFO && frame->type != TM_MSG_TIMING) {
@@ -248,7 +261,7 @@ static void handle(const tm_frame_t *frame)
         send_frame(TM_MSG_RESET | TM_REPLY, frame->seq, reply, 0u);
         break;
     default:
-        send_error(frame->seq, TM_ERR_UNKNOWN_TYPE);
+        answer_app(frame);
         break;
     }
 }

@@ -189,3 +189,15 @@ void tm_put_f32(uint8_t *p, float v)
     tm_put_u32(p, (uint32_t)bytes[0] | ((uint32_t)bytes[1] << 8) | ((uint32_t)bytes[2] << 16) |
                       ((uint32_t)bytes[3] << 24));
 }
+
+float tm_get_f32(const uint8_t *p)
+{
+    const uint32_t bits = tm_get_u32(p);
+    float v;
+    uint8_t *bytes = (uint8_t *)&v;
+    bytes[0] = (uint8_t)bits;
+    bytes[1] = (uint8_t)(bits >> 8);
+    bytes[2] = (uint8_t)(bits >> 16);
+    bytes[3] = (uint8_t)(bits >> 24);
+    return v;
+}

@@ -29,8 +29,17 @@
 #define TM_MSG_TIMING 0x05u /* -> the last inference's feature ticks(u32) model ticks(u32) */
 #define TM_MSG_RESET 0x06u  /* -> nothing: app state, counters and mode back to power-up (test mode) */
 #define TM_MSG_CAPTURE 0x07u /* op(1) ...: raw sensor frames for the host (tinyml_capture.h) */
+#define TM_MSG_CALIBRATE 0x08u /* op(1) ...: the app's calibration (apps/vibration), see below */
+#define TM_MSG_FAULT 0x09u     /* -> class(1) probability(f32) outputs: the fault classifier (vibration) */
 #define TM_REPLY 0x80u
 #define TM_MSG_ERROR 0x7Fu
+
+/* TM_MSG_CALIBRATE operations: the levels and threshold held, new ones, back to the built-in
+ * ones, the model input of the last inference. */
+#define TM_CALIBRATE_GET 0u
+#define TM_CALIBRATE_SET 1u
+#define TM_CALIBRATE_DEFAULT 2u
+#define TM_CALIBRATE_FEATURES 3u
 
 /* Error codes in the first payload byte of a TM_MSG_ERROR frame. */
 #define TM_ERR_CRC 1u          /* the frame's CRC did not match: resend */
@@ -69,6 +78,7 @@ uint16_t tm_crc16(const uint8_t *data, size_t length, uint16_t crc);
 uint32_t tm_get_u32(const uint8_t *p);
 void tm_put_u32(uint8_t *p, uint32_t v);
 void tm_put_f32(uint8_t *p, float v);
+float tm_get_f32(const uint8_t *p);
 void tm_rx_init(tm_rx_t *rx, uint8_t *buf, uint16_t capacity);
 int tm_rx_feed(tm_rx_t *rx, uint8_t byte, tm_frame_t *frame, uint8_t *error);
 

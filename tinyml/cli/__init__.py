@@ -7,7 +7,7 @@ import sys
 import click
 
 from tinyml import __version__
-from tinyml.cli import (boards, build, capture, compile, datasets, doctor, export, features, flash, info, init,
+from tinyml.cli import (boards, build, calibrate, capture, compile, datasets, doctor, export, features, flash, info, init,
                         monitor, ports, run, stream, train, tune, validate)
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.errors import TinymlError
@@ -42,6 +42,7 @@ def cli() -> None:
       tinyml monitor --port URL          watch the firmware's live detections
       tinyml stream RUN WAV              the device's listening loop on a recording, on the host
       tinyml capture -p URL -l yes -n 20   the board's own sensor into a dataset folder
+      tinyml calibrate -p URL --seconds 60   fit the vibration model to the machine it watches
       tinyml ports                       serial ports and the boards they look like
       tinyml doctor                      check the whole loop on an emulated board
 
@@ -53,7 +54,8 @@ for command in (run.command, init.command, datasets.command, features.command,
                 train.train_command, train.convert_command,
                 train.evaluate_command, compile.command, boards.command, build.command,
                 flash.command, info.command, validate.command, monitor.command, ports.command,
-                doctor.command, export.command, tune.command, stream.command, capture.command):
+                doctor.command, export.command, tune.command, stream.command, capture.command,
+                calibrate.command):
     cli.add_command(command)
 
 

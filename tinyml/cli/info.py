@@ -19,5 +19,19 @@ def command(port: str, baud: int, timeout: float) -> None:
       tinyml info --port socket://127.0.0.1:4321
     """
     with open_device(port, baud=baud, timeout=timeout) as device:
-        for key, value in device.info().items():
+        info = device.info()
+        for key, value in info.items():
             click.echo(f"{key:<10} {value}")
+        if info.get("app") == "vibration" and info.get("protocol") == "1":
+            from tinyml.calibrate import device_state
+            from tinyml.errors import DeviceError, TinymlError
+
+            try:
+                state = device_state(device)
+            except DeviceError:
+                raise
+            except TinymlError:  # firmware from before calibration
+                click.echo(f"{'calibrated':<10} cannot be: rebuild and flash this firmware")
+                return
+            click.echo(f"{'calibrated':<10} {'yes' if state.calibrated else 'no (built-in levels)'}, "
+                       f"threshold {state.threshold:.6g}")

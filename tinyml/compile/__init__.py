@@ -5,8 +5,8 @@
     print(result.arena_bytes, result.macs)
 """
 
-from tinyml.compile.compiler import CompileResult, compile_model
+from tinyml.compile.compiler import CompileResult, compile_model, compile_models
 from tinyml.tflite.flatbuffer import ModelError
 from tinyml.compile.ops import SUPPORTED, CompileError
 
-__all__ = ["CompileError", "CompileResult", "ModelError", "SUPPORTED", "compile_model"]
+__all__ = ["CompileError", "CompileResult", "ModelError", "SUPPORTED", "compile_model", "compile_models"]

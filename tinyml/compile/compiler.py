@@ -13,6 +13,7 @@ from tinyml.tflite.model import Model, op_macs, read_tflite
 from tinyml.compile.ops import Call, CompileError, lower
 from tinyml.compile.ops.base import INT8_RECIPE
 from tinyml.compile.planner import Plan, plan_memory
+from tinyml.errors import TinymlError
 
 
 @dataclass
@@ -51,6 +52,18 @@ def _check_io(model: Model) -> None:
                                f"full-integer models with int8 input and output. {INT8_RECIPE}")
 
 
+def compile_models(models: dict[str, str | Path | bytes], out_dir: str | Path) -> list[CompileResult]:
+    """Compiles several int8 models ({C prefix: .tflite}) into one folder with one kernel library
+    and one arena (tm_shared_arena.c) as large as the largest model's plan: for models that
+    never run at the same time, such as an anomaly model and the classifier run after an alarm."""
+    if len(set(n.lower() for n in models)) != len(models) or not models:
+        raise TinymlError(f"give each model its own name (--name), not {', '.join(models) or 'none'}")
+    planned = {name: _plan(source, name, True) for name, source in models.items()}
+    arena = max(p[3].arena_bytes for p in planned.values())
+    shared = codegen.shared_arena_files(arena, list(models))
+    return [_write(*planned[name], Path(out_dir), shared) for name in models]
+
+
 def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str = "model",
                   narrow_requant: bool = True) -> CompileResult:
     """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError for
@@ -59,6 +72,11 @@ def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str
     narrow_requant=False keeps every layer on the general output stage, even where the
     accumulator bound proves the short one exact (tests use it to check both paths).
     """
+    return _write(*_plan(model_path, name, narrow_requant), Path(out_dir))
+
+
+def _plan(model_path, name: str, narrow_requant: bool):
+    """(name, model, calls, arena plan, sha256) of one model, before anything is written."""
     name = codegen.c_prefix(name)  # before anything is read or written
     model = read_tflite(model_path)  # first: it names a missing, folder or unreadable path
     raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
@@ -70,9 +88,12 @@ def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str
         for call in calls:
             if "narrow_acc" in call.params:
                 call.params["narrow_acc"] = 0
-    plan: Plan = plan_memory(model, calls)
-    model_hash = hashlib.sha256(raw).hexdigest()
-    files = codegen.generate(model, calls, plan, Path(out_dir), name, model_hash)
+    return name, model, calls, plan_memory(model, calls), hashlib.sha256(raw).hexdigest()
+
+
+def _write(name: str, model: Model, calls: list[Call], plan: Plan, model_hash: str, out_dir: Path,
+           shared: dict[str, str] | None = None) -> CompileResult:
+    files = codegen.generate(model, calls, plan, out_dir, name, model_hash, shared)
     weights = sum(c.values.nbytes for call in calls for c in call.constants)
     layers = [LayerInfo(c.op.index, c.op.opcode, c.function or "(alias)",
                         model.tensor(c.op.outputs[0]).shape, c.macs,

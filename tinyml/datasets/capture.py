@@ -268,6 +268,19 @@ def capture(device, folder: Path, label: str, count: int | None = None, seconds:
     return result
 
 
+def record(device, seconds: float) -> tuple[np.ndarray, list[int], int, float]:
+    """`seconds` of the vibration firmware's sensor: (int16 frames [n, channels], the lengths of
+    its uninterrupted pieces, rate Hz, g per count). For `tinyml calibrate`, which keeps no file."""
+    from tinyml.datasets.vibration_synth import WINDOW
+
+    source = _source(device)
+    if source.kind != "vibration":
+        raise TinymlError(f"the firmware at {device.url} is the {source.kind} app: calibration is for "
+                          "vibration firmware")
+    frames, pieces = _recording(device, int(seconds * source.rate_hz), WINDOW, source.channels)
+    return frames, pieces, source.rate_hz, source.g_per_count
+
+
 def _recording(device, wanted: int, window: int, channels: int) -> tuple[np.ndarray, list[int]]:
     """`wanted` frames (fewer when the source ends) of whole windows: one run from the sensor,
     or pieces of whole windows when the link cannot keep up."""

@@ -7,8 +7,13 @@ BPFO = n/2 f_r (1 - d/D cos a), BPFI = n/2 f_r (1 + d/D cos a), BSF = D/2d f_r (
 and FTF = f_r/2 (1 - d/D cos a); every strike rings a structural resonance (a damped sine), and
 inner-race strikes are amplitude-modulated by the shaft rotation (the defect turns through the
 load zone), ball strikes by the cage (FTF). Shaft faults add imbalance (1x), misalignment (2x,
-strong axially) or looseness (many harmonics and a 1/2x subharmonic, clipped). Machines differ
-in resonance, damping and baseline levels; splits are by machine.
+strong axially) or looseness (many harmonics and a 1/2x subharmonic, clipped).
+
+Machines differ as real ones do: bearing (a table of common deep-groove sizes), running speed
+(each machine its own, +-3 % from window to window), structural resonance and damping, baseline
+harmonics and noise, mounting (per-axis coupling) and sensor gain (x0.5 to x2). Splits are by
+machine; a model meant to be calibrated to the machine it is bolted to learns each machine's
+windows relative to that machine's own normal level (tinyml.train.vibration).
 """
 
 from __future__ import annotations
@@ -46,22 +51,40 @@ class Bearing:
         }
 
 
+# Bearings of the training machines: (balls, ball and pitch diameters in mm), deep groove.
+BEARINGS = (Bearing(9, 7.94, 39.04),    # 6205, CWRU's drive end
+            Bearing(8, 6.75, 28.50),    # 6203, CWRU's fan end
+            Bearing(8, 7.94, 33.50),    # 6204
+            Bearing(9, 9.53, 46.00),    # 6206
+            Bearing(8, 10.32, 44.50),   # 6305
+            Bearing(8, 15.08, 65.00))   # 6308
+# Bearings no training machine has, for machines unseen in training (benchmarks/vibration_real.py).
+UNSEEN_BEARINGS = (Bearing(9, 11.11, 53.50),                      # 6207
+                   Bearing(7, 6.35, 26.00),                       # 6302
+                   Bearing(12, 7.14, 38.50, contact_angle_deg=40.0))  # 7205, angular contact
+
+
 @dataclass(frozen=True)
 class VibrationConfig:
     normal_windows: int = 4000
     fault_windows_per_severity: int = 300
     machines: int = 40
     seed: int = 0
+    recipe: int = 2  # bumped when the generator changes what it makes (2: machines differ in bearing,
+                     # speed, sensor gain)
 
     def key(self) -> str:
         return hashlib.sha256(repr(sorted(asdict(self).items())).encode()).hexdigest()[:10]
 
 
-def _machine(rng: np.random.Generator) -> dict:
-    return {"resonance_hz": rng.uniform(700, 1300), "damping": rng.uniform(0.03, 0.08),
+def machine(rng: np.random.Generator, bearings: tuple[Bearing, ...] = BEARINGS) -> dict:
+    """One machine's physics, drawn at random (its bearing from `bearings`)."""
+    return {"shaft_hz": rng.uniform(15, 50), "resonance_hz": rng.uniform(500, 1450),
+            "damping": rng.uniform(0.02, 0.1),
             "harmonics": rng.uniform(0.02, 0.08, size=5) / np.arange(1, 6),
-            "noise_g": rng.uniform(0.01, 0.03), "axis_gain": rng.uniform(0.7, 1.3, size=3),
-            "bearing": Bearing()}
+            "noise_g": rng.uniform(0.005, 0.03),
+            "axis_gain": rng.uniform(0.7, 1.3, size=3) * np.exp(rng.uniform(np.log(0.5), np.log(2.0))),
+            "bearing": bearings[int(rng.integers(0, len(bearings)))]}
 
 
 def _impacts(rng, t, rate_hz, machine, amplitude, modulation=None):
@@ -81,7 +104,7 @@ def _impacts(rng, t, rate_hz, machine, amplitude, modulation=None):
 
 def window(rng: np.random.Generator, machine: dict, label: str, severity: int) -> np.ndarray:
     """One window [3 axes, WINDOW] in g."""
-    shaft = rng.uniform(20, 40)                  # 1200-2400 rpm
+    shaft = machine["shaft_hz"] * rng.uniform(0.97, 1.03)
     load = rng.uniform(0.3, 1.0)
     t = rng.uniform(0, 10) + np.arange(WINDOW) / RATE
     phase = rng.uniform(0, 2 * np.pi, size=10)
@@ -104,7 +127,7 @@ def window(rng: np.random.Generator, machine: dict, label: str, severity: int) -
                        lambda tk: 0.5 + 0.5 * np.cos(2 * np.pi * f["ftf"] * tk + phase[1]))
         x += np.array([[0.9], [0.9], [0.4]]) * hit
     elif label == "imbalance":
-        amp = 0.4 * s * (shaft / 30) ** 2
+        amp = 0.4 * s * min((shaft / 30) ** 2, 2.0)
         x[0] += amp * np.sin(2 * np.pi * shaft * t + phase[2])
         x[1] += amp * np.cos(2 * np.pi * shaft * t + phase[2])
     elif label == "misalignment":
@@ -124,7 +147,7 @@ def window(rng: np.random.Generator, machine: dict, label: str, severity: int) -
 
 def generate(cfg: VibrationConfig = VibrationConfig(), progress: bool = True) -> Dataset:
     rng = np.random.default_rng(cfg.seed)
-    machines = [_machine(rng) for _ in range(cfg.machines)]
+    machines = [machine(rng) for _ in range(cfg.machines)]
     machine_split = np.array([0 if m < 0.7 * cfg.machines else 1 if m < 0.85 * cfg.machines else 2
                               for m in range(cfg.machines)], dtype=np.int8)
     plan = [("normal", 0)] * cfg.normal_windows + [
@@ -140,7 +163,7 @@ def generate(cfg: VibrationConfig = VibrationConfig(), progress: bool = True) ->
     groups_arr = np.array(groups, dtype=np.int32)
     dataset = Dataset("vibration", np.stack(xs), np.array(labels, dtype=np.int16),
                       machine_split[groups_arr], CLASSES, RATE, groups_arr,
-                      {"source": "synthetic (bearing physics)", "config": asdict(cfg),
+                      {"source": "synthetic (bearing physics)", "config": asdict(cfg), "groups": "machine",
                        "severity": severities, "units": "g", "axes": ["x", "y", "z"]})
     # Windows go to machines at random and machines to splits, so a small set can leave a split
     # without normal windows. (A class missing from test is training's to refuse: a set made for

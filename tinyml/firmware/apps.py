@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.boards import Board
-from tinyml.compile import CompileResult, compile_model
+from tinyml.compile import CompileResult, compile_model, compile_models
 from tinyml.errors import TinymlError
 from tinyml.features.host import write_c_frontend
 from tinyml.features.spec import MfccSpec, SpectrumSpec
 from tinyml.firmware.render import APP_SENSOR, AppParts
 
+CLASSIFIER_FILE = "classifier_int8.tflite"  # a vibration run's fault classifier
 MODEL_FILE = "model_int8.tflite"
 IGNORED_KWS_CLASSES = ("_silence_", "_unknown_")
 # The output order of the MLPerf Tiny KWS reference model (its training script's word labels).
@@ -81,6 +82,12 @@ class AppFirmware:
     classes: list[str] = field(default_factory=list)
     buffers: dict[str, int] = field(default_factory=dict)  # RAM the app adds, by part
     replay: np.ndarray | None = None  # the embedded recording, as the sensor delivers it
+    classifier: CompileResult | None = None  # vibration: the fault classifier, in the model's arena
+
+    @property
+    def arena_bytes(self) -> int:
+        """The arena the firmware holds: the model's, or the larger of the two models sharing it."""
+        return max(self.compiled.arena_bytes, self.classifier.arena_bytes if self.classifier else 0)
 
     @property
     def replay_bytes(self) -> int:
@@ -132,20 +139,31 @@ def raw_windows(app: str, dataset_x: np.ndarray, spec) -> np.ndarray:
     return to_counts(dataset_x, spec)
 
 
-def host_features(app: str, raw: np.ndarray, spec) -> np.ndarray:
-    """The Python front-end on raw device windows: what training saw."""
+def normal_levels(metrics: dict) -> np.ndarray | None:
+    """A vibration run's built-in normal levels (tinyml.features.normalize); None for kws and for
+    runs trained before normalisation (their model takes the front-end's features as they are)."""
+    levels = metrics.get("normal_level")
+    return None if levels is None else np.asarray(levels, dtype=np.int16)
+
+
+def host_features(app: str, raw: np.ndarray, spec, levels: np.ndarray | None = None) -> np.ndarray:
+    """The Python front-end on raw device windows (minus the normal levels, when given): what
+    training saw."""
     from tinyml.features import reference
+    from tinyml.features.normalize import normalize
 
     compute = reference.mfcc if app == "kws" else reference.spectrum
-    return reference.quantize(compute(raw, spec), spec.scale, spec.zero_point)
+    q = reference.quantize(compute(raw, spec), spec.scale, spec.zero_point)
+    return q if levels is None else normalize(q, levels).reshape(q.shape)
 
 
 def host_outputs(run_dir: Path, app: str, raw: np.ndarray) -> np.ndarray:
     """int8 outputs of the host pipeline (Python front-end, TFLM) for raw device windows."""
     from tinyml.convert.tflm import TflmModel
 
-    spec = frontend_spec(app, read_run(run_dir, app))
-    return TflmModel(Path(run_dir) / MODEL_FILE).run(host_features(app, raw, spec))
+    metrics = read_run(run_dir, app)
+    features = host_features(app, raw, frontend_spec(app, metrics), normal_levels(metrics))
+    return TflmModel(Path(run_dir) / MODEL_FILE).run(features)
 
 
 def anomaly_score(features: np.ndarray, outputs: np.ndarray, in_q: tuple, out_q: tuple) -> float:
@@ -207,11 +225,46 @@ def _pick_examples(run_dir: Path, app: str, metrics: dict, spec) -> tuple[np.nda
             if "_silence_" in data.classes else []
         tail = raw[quiet[0]][: len(raw[0]) // 2] if len(quiet) else np.zeros(len(raw[0]) // 2, np.int16)
         return np.concatenate([raw[i] for i in picked] + [tail]), f"test clips: {words}, background"
-    normal = np.flatnonzero(data.labels == data.classes.index("normal"))[:4]
+    windows, _ = _replayed_machine(data, full, raw)
+    return np.transpose(windows, (0, 2, 1)).reshape(-1), "test windows of one machine: 4 normal, then 4 faulty"
+
+
+def _replayed_machine(data, full, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(4 normal and 4 severely faulty raw windows of one test machine, that machine's other
+    normal windows): the vibration replay, and what calibrates to its machine."""
+    from tinyml.train.vibration import machines_of
+
+    normal_class = data.classes.index("normal")
+    machines = machines_of(full)[full.split == 2]
     severity = np.asarray(full.meta.get("severity", np.zeros(len(full.x))))[full.split == 2]
-    faults = np.flatnonzero((data.labels != data.classes.index("normal")) & (severity == severity.max()))[:4]
-    windows = np.concatenate([raw[normal], raw[faults]])  # [N, axes, samples]
-    return np.transpose(windows, (0, 2, 1)).reshape(-1), "test windows: 4 normal, then 4 faulty"
+    severe = (data.labels != normal_class) & (severity == severity.max())
+    # the machine with the most normal windows that has severe faults too
+    candidates = [m for m in np.unique(machines) if np.any(severe & (machines == m))] or list(np.unique(machines))
+    machine = max(candidates, key=lambda m: int(np.sum((data.labels == normal_class) & (machines == m))))
+    normal = np.flatnonzero((data.labels == normal_class) & (machines == machine))
+    faults = np.flatnonzero(severe & (machines == machine))[:4]
+    return np.concatenate([raw[normal[:4]], raw[faults]]), raw[normal[4:]]
+
+
+def replay_calibration(firmware: "AppFirmware") -> "Calibration | None":
+    """The replayed machine's calibration, fitted on its other normal test windows as `tinyml
+    calibrate` would (exported examples calibrate with it); None without enough of them."""
+    from tinyml.calibrate import MIN_WINDOWS, calibrate_on_host
+    from tinyml.datasets.store import load
+
+    metrics = read_run(firmware.run_dir, "vibration")
+    if "normal_level" not in metrics or not metrics.get("dataset"):
+        return None
+    try:
+        full = load(Path(metrics["dataset"]))
+    except (OSError, ValueError, KeyError, TinymlError):
+        return None
+    data = full.subset("test")
+    _, others = _replayed_machine(data, full, raw_windows("vibration", data.x, firmware.spec))
+    if len(others) < MIN_WINDOWS:
+        return None
+    return calibrate_on_host(firmware.run_dir, others, 0.01, f"{len(others)} other normal test windows of "
+                                                             "the replayed machine")
 
 
 def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
@@ -226,11 +279,19 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
     run_dir, work_dir = Path(run_dir), Path(work_dir)
     metrics, model_file = run_or_model(app, run_dir)
     spec = frontend_spec(app, metrics)
-    compiled = compile_model(model_file, work_dir / "model", name="model")
+    classifier_file = Path(run_dir) / CLASSIFIER_FILE
+    classifier = None
+    if app == "vibration" and classifier_file.is_file():  # after an alarm, in the same arena
+        compiled, classifier = compile_models({"model": model_file, "classifier": classifier_file},
+                                              work_dir / "model")
+    else:
+        compiled = compile_model(model_file, work_dir / "model", name="model")
     frontend = write_c_frontend(work_dir / "frontend", spec if app == "kws" else None,
                                 spec if app == "vibration" else None)
-    files: dict[str, str | Path] = {p.name: p for p in compiled.files + frontend}
-    info = {"model": compiled.model_hash[:16], "arena": str(compiled.arena_bytes),
+    files: dict[str, str | Path] = {p.name: p for p in compiled.files + (classifier.files if classifier else [])
+                                    + frontend}
+    arena = max(compiled.arena_bytes, classifier.arena_bytes if classifier else 0)
+    info = {"model": compiled.model_hash[:16], "arena": str(arena),
             "weights": str(compiled.weights_bytes)}
     if app == "kws":
         classes = list(metrics["classes"])
@@ -259,7 +320,11 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
     else:
         classes = []
         threshold = float(metrics["threshold"])
+        levels = normal_levels(metrics)
+        if levels is None:  # trained before normalisation: the features as they are
+            levels = np.zeros(compiled.input_bytes, dtype=np.int16)
         defines = {
+            "VIB_LEVELS": ", ".join(str(int(v)) for v in levels),
             "VIB_AXES": f"{spec.axes}u", "VIB_WINDOW": f"{spec.window}u",
             "VIB_WORK_FLOATS": f"{2 * spec.fft}u", "VIB_THRESHOLD": f"{threshold!r}f",
             "VIB_ALARM_WINDOWS": f"{live.alarm_windows}u",
@@ -270,15 +335,24 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         raw_shape = (spec.axes, spec.window)
         work = 4 * 2 * spec.fft
         buffers = {"sensor window": 2 * spec.axes * spec.window, "front-end work": work,
-                   "features": compiled.input_bytes}
+                   "features": compiled.input_bytes, "calibration": 2 * compiled.input_bytes + 5}
+        if classifier is not None:
+            from tinyml.datasets.vibration_synth import CLASSES
+
+            fault_classes = list(metrics.get("classes") or CLASSES)
+            defines.update({"VIB_HAS_CLASSIFIER": "1", "VIB_NORMAL_CLASS": f"{fault_classes.index('normal')}u",
+                            "VIB_CLASS_NAMES": ", ".join(json.dumps(c) for c in fault_classes)})
+            info["classifier"] = classifier.model_hash[:16]
         info["threshold"] = f"{threshold:.6g}"
+        info["axes"], info["window"] = str(spec.axes), str(spec.window)
         channels = spec.axes  # of a replayed recording
     info["raw_bytes"] = str(int(np.prod(raw_shape)) * 2)
     info["input_bytes"] = str(compiled.input_bytes)
     defines["TINYML_HAS_MODEL"] = "1"
     parts = AppParts(files=files, defines=defines, info=info, live_at_boot=True)
     firmware = AppFirmware(app=app, run_dir=run_dir, spec=spec, compiled=compiled, parts=parts,
-                           raw_shape=raw_shape, threshold=threshold, classes=classes, buffers=buffers)
+                           raw_shape=raw_shape, threshold=threshold, classes=classes, buffers=buffers,
+                           classifier=classifier)
     if replay is None:
         replay = board.sensor_port(APP_SENSOR[app]) == "replay"
     if replay:

@@ -73,12 +73,14 @@ def _link_ram(board: Board) -> int:
 def estimate(firmware: AppFirmware, board: Board) -> Budget:
     compiled = firmware.compiled
     rows = [("model weights", compiled.weights_bytes, 0),
-            ("model arena", 0, compiled.arena_bytes),
+            ("model arena", 0, firmware.arena_bytes),
             ("app buffers", 0, sum(firmware.buffers.values())),
             ("front-end tables", _frontend_table_bytes(firmware), 0),
             ("serial link", 0, _link_ram(board)),
             ("stack", 0, board.memory.stack_bytes),
             ("code (typical)", TYPICAL_CODE_BYTES.get(board.arch, 32_000), 0)]
+    if firmware.classifier is not None:
+        rows.insert(1, ("classifier weights", firmware.classifier.weights_bytes, 0))
     if "arduino" in board.ports:
         rows.append(("Arduino core", *arduino_core_bytes(board)))
     if firmware.replay_bytes:
@@ -147,6 +149,11 @@ def measured(firmware: AppFirmware, board: Board, map_file: Path) -> Budget:
             add("model weights", rodata + data, data)
             add("model code", text, 0)
             add("model arena", 0, bss)
+        elif obj == "classifier.o":
+            add("classifier weights", rodata + data, data)
+            add("model code", text, bss)
+        elif obj == "tm_shared_arena.o":
+            add("model arena", 0, data + bss)
         elif obj.startswith("tm_frontend"):
             add("front-end", text + rodata + data, data + bss)
         elif obj.startswith("tm_"):

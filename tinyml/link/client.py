@@ -200,6 +200,16 @@ class DeviceClient:
         return Inference(feature_ticks, model_ticks, score,
                          np.frombuffer(reply.payload[12:], dtype=np.int8).copy())
 
+    def fault(self) -> tuple[int, float, np.ndarray]:
+        """The vibration firmware's fault classifier on its current model input (what the last
+        load or inference left there): (fault class, its probability, the int8 outputs)."""
+        reply = self.request(fr.MSG_FAULT)
+        if len(reply.payload) < 5:
+            raise DeviceError(f"a fault reply of {len(reply.payload)} bytes from {self.url} is shorter than "
+                              "its 5-byte header")
+        fault, probability = struct.unpack_from("<Bf", reply.payload)
+        return fault, probability, np.frombuffer(reply.payload[5:], dtype=np.int8).copy()
+
     def timing(self) -> tuple[int, int]:
         """Timer ticks of the last inference: (front-end, model)."""
         reply = self.request(fr.MSG_TIMING)

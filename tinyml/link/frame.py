@@ -22,6 +22,8 @@ MSG_MODE = 0x04
 MSG_TIMING = 0x05
 MSG_RESET = 0x06
 MSG_CAPTURE = 0x07
+MSG_CALIBRATE = 0x08
+MSG_FAULT = 0x09
 REPLY = 0x80
 MSG_ERROR = 0x7F
 
@@ -39,6 +41,10 @@ ERR_CRC, ERR_TOO_LONG, ERR_UNKNOWN_TYPE, ERR_VERSION, ERR_LENGTH, ERR_ARGUMENT, 
 # TM_MSG_CAPTURE operations and reply flags (tinyml_capture.h).
 CAPTURE_START, CAPTURE_READ, CAPTURE_STOP = 0, 1, 2
 CAPTURE_ENDED, CAPTURE_OVERRUN = 1, 2
+
+# MSG_CALIBRATE operations (apps/vibration): the levels and threshold held, set, back to the
+# built-in ones, and the model input of the last inference.
+CALIBRATE_GET, CALIBRATE_SET, CALIBRATE_DEFAULT, CALIBRATE_FEATURES = 0, 1, 2, 3
 
 # Input kinds of MSG_LOAD and MSG_INFER.
 INPUT_RAW = 0       # raw sensor samples (int16 little endian), run through the device's front-end

@@ -1,9 +1,15 @@
 """Vibration: a dense autoencoder trained on normal windows only (the anomaly model), and a
 small fault classifier for machines with labelled faults.
 
+Both models see each window relative to its machine's normal level (tinyml.features.normalize):
+a level per simulated machine in training, the level `tinyml calibrate` measures on the machine a
+board is bolted to, and until then the training machines' average (metrics["normal_level"]).
+
 The anomaly score is the mean squared reconstruction error of the int8 features, computed
 from the int8 model's output as the device does; the threshold is set on normal validation
-windows for the configured false-alarm rate.
+windows for the configured false-alarm rate. Validation and test machines are normalised by
+their own normal windows, as calibration would; benchmarks/vibration_real.py calibrates on one
+stretch of a machine's running and scores the next.
 
     from tinyml.train import vibration
     run = vibration.train()
@@ -24,6 +30,7 @@ from tinyml.datasets import VibrationConfig, dataset_folder, load, make_vibratio
 from tinyml.datasets.store import split_problem
 from tinyml.errors import TinymlError
 from tinyml.features import dataset_features
+from tinyml.features.normalize import ZERO_POINT, normal_level, normalize
 from tinyml.train.common import TrainedRun, fit_verbosity, keras_session, roc_png, save_run
 from tinyml.train.config import VibrationTrainConfig
 
@@ -53,7 +60,7 @@ def build_classifier(features: int = 48, classes: int = 7, hidden: int = 32):
     return keras.Model(inputs, layers.Softmax()(layers.Dense(classes)(x)), name="fault_classifier")
 
 
-def _fault_classifier(keras, cfg, q, x, labels, tr, va, te, spec, n_classes, progress):
+def _fault_classifier(keras, cfg, q, x, labels, tr, va, te, spec, n_classes, normal_class, progress):
     """Trains the classifier on all labelled training windows; returns (tflite, metrics)."""
     model = build_classifier(q.shape[1], n_classes)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
@@ -61,11 +68,27 @@ def _fault_classifier(keras, cfg, q, x, labels, tr, va, te, spec, n_classes, pro
     model.fit(x[tr], labels[tr], validation_data=(x[va], labels[va]), epochs=cfg.epochs,
               batch_size=cfg.batch_size, verbose=fit_verbosity(progress), shuffle=True,
               callbacks=[keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)])
-    tflite = to_int8_tflite(model, q[tr], spec.scale, spec.zero_point, seed=cfg.seed)
+    tflite = to_int8_tflite(model, q[tr], spec.scale, ZERO_POINT, seed=cfg.seed)
     float_acc = float(np.mean(model.predict(x[te], verbose=0).argmax(axis=1) == labels[te]))
-    tflm_acc = float(np.mean(TflmModel(tflite).run(q[te]).argmax(axis=1) == labels[te]))
+    outputs = TflmModel(tflite).run(q[te])
+    tflm_acc = float(np.mean(outputs.argmax(axis=1) == labels[te]))
     return tflite, {"float_acc": float_acc, "int8_tflm_acc": tflm_acc,
+                    "fault_type_acc": fault_type_accuracy(outputs, labels[te], normal_class),
                     "model": asdict(report(tflite))}
+
+
+def most_likely_fault(outputs: np.ndarray, normal_class: int) -> np.ndarray:
+    """The fault class each int8 classifier output ranks first, "normal" left out: what the
+    device reports after an alarm (apps/vibration: the first of equal scores)."""
+    scores = outputs.astype(np.int16).copy()
+    scores[:, normal_class] = -1000
+    return scores.argmax(axis=1)
+
+
+def fault_type_accuracy(outputs: np.ndarray, labels: np.ndarray, normal_class: int) -> float:
+    """Of the faulty windows, the share whose fault the classifier names (after an alarm)."""
+    faulty = labels != normal_class
+    return float(np.mean(most_likely_fault(outputs[faulty], normal_class) == labels[faulty])) if faulty.any() else 0.0
 
 
 def anomaly_scores(inputs_q: np.ndarray, outputs_q: np.ndarray, in_q: tuple, out_q: tuple) -> np.ndarray:
@@ -84,6 +107,24 @@ def roc(scores_normal: np.ndarray, scores_fault: np.ndarray):
     tpr = np.concatenate([[0.0], np.cumsum(truth) / max(truth.sum(), 1)])
     fpr = np.concatenate([[0.0], np.cumsum(1 - truth) / max((1 - truth).sum(), 1)])
     return fpr, tpr, float(np.trapezoid(tpr, fpr))
+
+
+def machines_of(data) -> np.ndarray:
+    """The machine of each window: the groups of a set whose groups are machines (the synthetic
+    one); one machine for imported recordings, whose groups are files."""
+    if data.groups is not None and data.meta.get("groups") == "machine":
+        return np.asarray(data.groups)
+    return np.zeros(len(data.labels), dtype=np.int32)
+
+
+def machine_levels(data, q_raw: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(level per window [N, features], the default level): each machine's normal level
+    (machines_of); the default is the average over the training machines."""
+    machines = machines_of(data)
+    own = {int(m): normal_level(q_raw[(machines == m) & normal]) for m in np.unique(machines[normal])}
+    trained = [own[m] for m in sorted(own) if np.any((machines == m) & (data.split == 0))]
+    default = np.round(np.mean(trained or list(own.values()), axis=0)).astype(np.int16)
+    return np.stack([own.get(int(m), default) for m in machines]), default
 
 
 def dataset_folder_of(cfg: VibrationTrainConfig) -> Path:
@@ -115,22 +156,24 @@ def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | 
                           "split normal windows in every part and every class in test")
     keras = keras_session(cfg.seed)
     spec = replace(cfg.frontend(), axes=int(data.x.shape[1]))  # an axis per channel the set has (CWRU: 1-2)
-    q = dataset_features(data, folder, spec).reshape(len(data.x), -1)
-    x = dequantize(q, spec.scale, spec.zero_point)
+    q_raw = dataset_features(data, folder, spec).reshape(len(data.x), -1)
     normal = data.labels == data.classes.index("normal")
+    levels, default_level = machine_levels(data, q_raw, normal)
+    q = normalize(q_raw, levels)
+    x = dequantize(q, spec.scale, ZERO_POINT)
     tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)
     model = build_autoencoder(q.shape[1], cfg.hidden, cfg.bottleneck)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate), loss="mse")
     model.fit(x[tr & normal], x[tr & normal], validation_data=(x[va & normal], x[va & normal]),
               epochs=cfg.epochs, batch_size=cfg.batch_size, verbose=fit_verbosity(progress),
               shuffle=True, callbacks=[keras.callbacks.EarlyStopping(patience=8, restore_best_weights=True)])
-    tflite = to_int8_tflite(model, q[tr & normal], spec.scale, spec.zero_point, seed=cfg.seed)
+    tflite = to_int8_tflite(model, q[tr & normal], spec.scale, ZERO_POINT, seed=cfg.seed)
     rep = report(tflite)
     tflm = TflmModel(tflite)
     out_q = tuple(float(v) if i == 0 else int(v) for i, v in enumerate(
         (tflm.output["quantization_parameters"]["scales"][0],
          tflm.output["quantization_parameters"]["zero_points"][0])))
-    in_q = (spec.scale, spec.zero_point)
+    in_q = (spec.scale, ZERO_POINT)
 
     def int8_scores(rows, runner):
         return anomaly_scores(q[rows], runner(q[rows]), in_q, out_q)
@@ -158,10 +201,14 @@ def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | 
         "tflm_vs_tflite_mismatched_samples": int(np.sum(np.any(tflm_te != lite, axis=1))),
         "model": asdict(rep), "train_convert_s": round(time.monotonic() - start, 1),
         "dataset": str(folder), "frontend": spec.as_dict(),
+        "classes": list(data.classes),
+        "normal_level": [int(v) for v in default_level], "input_quantization": list(in_q),
+        "normalization": "each window minus its machine's normal level (per-feature int8 mean of "
+                         "its normal windows); the default level is the training machines' average",
     }
     labels = data.labels.astype(np.int32)
     classifier_tflite, metrics["classifier"] = _fault_classifier(
-        keras, cfg, q, x, labels, tr, va, te, spec, len(data.classes), progress)
+        keras, cfg, q, x, labels, tr, va, te, spec, len(data.classes), data.classes.index("normal"), progress)
     metrics["train_convert_s"] = round(time.monotonic() - start, 1)
     run = save_run("vibration", cfg, model, tflite, metrics, runs_root)
     (run.folder / "classifier_int8.tflite").write_bytes(classifier_tflite)

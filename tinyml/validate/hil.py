@@ -25,7 +25,8 @@ import numpy as np
 
 from tinyml.boards import Board, load_board
 from tinyml.errors import DeviceError, TinymlError
-from tinyml.firmware.apps import MODEL_FILE, frontend_spec, raw_windows, read_run
+from tinyml.features.normalize import normalize
+from tinyml.firmware.apps import MODEL_FILE, frontend_spec, normal_levels, raw_windows, read_run
 from tinyml.link import frame as fr
 from tinyml.link.client import DeviceClient, Inference, open_device
 from tinyml.tools.fs import atomic_file
@@ -97,6 +98,9 @@ def load_samples(run_dir: Path, limit: int | None = None, raw: bool = False) -> 
     if limit is not None and limit < len(test):
         test = test[np.linspace(0, len(test) - 1, limit).astype(int)]
     features = dataset_features(data, folder, frontend_spec(app, metrics))[test].reshape(len(test), -1)
+    levels = normal_levels(metrics)
+    if levels is not None:  # the firmware's built-in levels: the device uncalibrated
+        features = normalize(features, levels)
     if raw:
         inputs = raw_windows(app, data.x[test], frontend_spec(app, metrics))
     else:

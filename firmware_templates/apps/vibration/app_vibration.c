@@ -3,17 +3,29 @@
  *   score = mean over i of (out_scale * (out[i] - out_zp) - in_scale * (in[i] - in_zp))^2,
  * in float32, in that order, as tinyml.firmware.apps.anomaly_score computes it on the host.
  *
+ * The model sees each window's band energies minus the machine's normal level per feature
+ * (fe_normalize). Built in: the training machines' average (VIB_LEVELS) and VIB_THRESHOLD;
+ * `tinyml calibrate` measures the machine the board is bolted to and sets both (MSG_CALIBRATE,
+ * kept in RAM: until reset or power-off).
+ *
  * Live mode classifies one window per VIB_WINDOW readings, prints a WINDOW line with its score,
- * and an ALARM line once VIB_ALARM_WINDOWS windows in a row score above VIB_THRESHOLD. */
+ * and an ALARM line once VIB_ALARM_WINDOWS windows in a row score above the threshold. With the
+ * fault classifier (classifier.c, VIB_HAS_CLASSIFIER), a FAULT line follows: the most likely
+ * fault on the alarm's last window and its probability. The two models share one arena
+ * (tm_shared_arena.c): the classifier runs only once the autoencoder's output is used up. */
 #include <stdint.h>
 
 #include "model.h"
 #include "tinyml_app.h"
 #include "tinyml_config.h"
+#include "tinyml_link.h"
 #include "tinyml_print.h"
 #include "tinyml_sensor.h"
 #include "tinyml_timer.h"
 #include "tm_frontend.h"
+#if defined(VIB_HAS_CLASSIFIER)
+#include "classifier.h"
+#endif
 
 #define VIB_CHUNK 16u /* frames read from the sensor at a time */
 
@@ -25,13 +37,34 @@ static int16_t window[VIB_AXES * VIB_WINDOW]; /* axis after axis, as the front-e
 static int8_t features[MODEL_INPUT_BYTES];
 static float work[VIB_WORK_FLOATS];
 
+static const int16_t built_in_levels[MODEL_INPUT_BYTES] FE_FLASH = {VIB_LEVELS};
+static int16_t levels[MODEL_INPUT_BYTES];
+static float threshold;
+static uint8_t calibrated;
+
+#if defined(VIB_HAS_CLASSIFIER)
+static const char *const class_names[] = {VIB_CLASS_NAMES};
+typedef char classifier_takes_the_model_input[(CLASSIFIER_INPUT_BYTES == MODEL_INPUT_BYTES) ? 1 : -1];
+#endif
+
 static uint16_t filled;
 static uint16_t anomalous_in_a_row;
 static uint32_t windows_seen;
 
+static void use_built_in_calibration(void)
+{
+    uint16_t i;
+    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
+        levels[i] = FE_I16(&built_in_levels[i]);
+    }
+    threshold = VIB_THRESHOLD;
+    calibrated = 0u;
+}
+
 void app_init(void)
 {
     sensor_init();
+    use_built_in_calibration();
 }
 
 uint8_t *app_input(uint8_t kind, uint32_t *bytes)
@@ -53,18 +86,125 @@ static float anomaly_score(const int8_t *in, const int8_t *out)
     return sum / (float)MODEL_OUTPUT_BYTES;
 }
 
+/* The device's front-end: band energies, then minus the machine's levels. */
+static void frontend(const int16_t *raw, int8_t *out, float *scratch)
+{
+    fe_spectrum(raw, out, scratch);
+    fe_normalize(out, levels, (uint16_t)MODEL_INPUT_BYTES);
+}
+
 int app_infer(uint8_t kind, app_result_t *result)
 {
-    if (app_run(kind, fe_spectrum, window, features, work, result) != 0) {
+    if (app_run(kind, frontend, window, features, work, result) != 0) {
         return -1;
     }
     result->score = anomaly_score(features, result->output);
     return 0;
 }
 
+#if defined(VIB_HAS_CLASSIFIER)
+/* The classifier on the current model input: the most likely fault (never "normal", class
+ * VIB_NORMAL_CLASS) and its probability. The shared arena's autoencoder output is gone after. */
+static uint8_t classify_fault(float *probability)
+{
+    int8_t *input = classifier_input();
+    const int8_t *out;
+    uint8_t i, best = VIB_NORMAL_CLASS == 0u ? 1u : 0u;
+    for (i = 0; i < CLASSIFIER_INPUT_BYTES; ++i) {
+        input[i] = features[i];
+    }
+    classifier_invoke();
+    out = classifier_output();
+    for (i = 0; i < CLASSIFIER_OUTPUT_BYTES; ++i) {
+        if (i != VIB_NORMAL_CLASS && out[i] > out[best]) {
+            best = i;
+        }
+    }
+    *probability = CLASSIFIER_OUTPUT_SCALE * (float)(out[best] - CLASSIFIER_OUTPUT_ZERO_POINT);
+    return best;
+}
+
+/* TM_MSG_FAULT: -> fault class(1) probability(f32) the classifier's int8 outputs. */
+static int32_t answer_fault(uint8_t *reply, uint16_t capacity)
+{
+    float probability;
+    uint8_t i, best;
+    if (capacity < 5u + CLASSIFIER_OUTPUT_BYTES) {
+        return TM_APP_BAD_ARGUMENT;
+    }
+    best = classify_fault(&probability);
+    reply[0] = best;
+    tm_put_f32(reply + 1, probability);
+    for (i = 0; i < CLASSIFIER_OUTPUT_BYTES; ++i) {
+        reply[5u + i] = (uint8_t)classifier_output()[i];
+    }
+    return (int32_t)(5u + CLASSIFIER_OUTPUT_BYTES);
+}
+#endif
+
+/* MSG_CALIBRATE: op(1) [threshold(f32) levels(int16 x n) for SET] -> state(1) n(1) threshold(f32)
+ * levels(int16 x n); FEATURES -> the model input of the last inference (int8 x n). */
+static int32_t answer_state(uint8_t *reply, uint16_t capacity)
+{
+    uint16_t i;
+    if (capacity < 6u + 2u * MODEL_INPUT_BYTES) {
+        return TM_APP_BAD_ARGUMENT;
+    }
+    reply[0] = calibrated;
+    reply[1] = (uint8_t)MODEL_INPUT_BYTES;
+    tm_put_f32(reply + 2, threshold);
+    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
+        reply[6u + 2u * i] = (uint8_t)((uint16_t)levels[i] & 0xFFu);
+        reply[7u + 2u * i] = (uint8_t)((uint16_t)levels[i] >> 8);
+    }
+    return (int32_t)(6u + 2u * MODEL_INPUT_BYTES);
+}
+
+int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8_t *reply,
+                    uint16_t capacity)
+{
+    uint16_t i;
+#if defined(VIB_HAS_CLASSIFIER)
+    if (type == TM_MSG_FAULT && length == 0u) {
+        return answer_fault(reply, capacity);
+    }
+#endif
+    if (type != TM_MSG_CALIBRATE) {
+        return TM_APP_UNKNOWN;
+    }
+    if (length == 1u && payload[0] == TM_CALIBRATE_GET) {
+        return answer_state(reply, capacity);
+    }
+    if (length == 1u && payload[0] == TM_CALIBRATE_DEFAULT) {
+        use_built_in_calibration();
+        return answer_state(reply, capacity);
+    }
+    if (length == 1u && payload[0] == TM_CALIBRATE_FEATURES && capacity >= MODEL_INPUT_BYTES) {
+        for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
+            reply[i] = (uint8_t)features[i];
+        }
+        return (int32_t)MODEL_INPUT_BYTES;
+    }
+    if (length == 5u + 2u * MODEL_INPUT_BYTES && payload[0] == TM_CALIBRATE_SET) {
+        const float t = tm_get_f32(payload + 1);
+        if (!(t >= 0.0f)) { /* a score is never negative; NaN is refused too */
+            return TM_APP_BAD_ARGUMENT;
+        }
+        threshold = t;
+        for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
+            levels[i] = (int16_t)((uint16_t)payload[5u + 2u * i] | ((uint16_t)payload[6u + 2u * i] << 8));
+        }
+        calibrated = 1u;
+        anomalous_in_a_row = 0u;
+        return answer_state(reply, capacity);
+    }
+    return TM_APP_BAD_ARGUMENT;
+}
+
+
 static void report(float score)
 {
-    const int anomalous = score > VIB_THRESHOLD;
+    const int anomalous = score > threshold;
     anomalous_in_a_row = anomalous ? (uint16_t)(anomalous_in_a_row + 1u) : 0u;
     print_str("WINDOW ");
     print_u32(windows_seen);
@@ -77,6 +217,17 @@ static void report(float score)
         print_u32(VIB_ALARM_WINDOWS);
         print_str(" anomalous windows in a row");
         print_end();
+#if defined(VIB_HAS_CLASSIFIER)
+        {
+            float probability;
+            const uint8_t fault = classify_fault(&probability);
+            print_str("FAULT ");
+            print_str(class_names[fault]);
+            print_str(" p=");
+            print_milli((int32_t)(probability * 1000.0f + 0.5f));
+            print_end();
+        }
+#endif
     }
 }
 

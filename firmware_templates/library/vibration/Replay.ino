@@ -1,11 +1,14 @@
-/* Replay: windows from the run's test split, baked into replay_data.h, fed to the detector one
- * accelerometer reading at a time, as a sensor would deliver them. Each scored window prints
+/* Replay: windows of one machine from the run's test split, baked into replay_data.h, fed to
+ * the detector one accelerometer reading at a time, as a sensor would deliver them. First the
+ * detector is calibrated to that machine (replay_calibration.h: what `tinyml calibrate` fits
+ * on its other normal windows); a machine of yours needs its own. Each scored window prints
  *   window 3 score=0.1234 ok           (or ANOMALY, and ALARM after enough in a row)
  *   output 1f2e...                     (the model's int8 output, hex, to compare with the host)
  * and "done" at the end. It uses no delay() or millis(): it runs the same in an emulator.
  * For a real sensor, call detector.feed(x, y, z) with each reading at TINYML_SAMPLE_RATE_HZ. */
 #include <TinymlVibration.h>
 
+#include "replay_calibration.h"
 #include "replay_data.h"
 
 TinymlVibration detector;
@@ -26,6 +29,10 @@ void setup()
 {
     Serial.begin(115200);
     detector.begin();
+#if REPLAY_CALIBRATED
+    detector.calibrate(replay_levels, REPLAY_THRESHOLD);
+    Serial.println(F("calibrated to the replayed machine"));
+#endif
     Serial.print(F("tinyml vibration: "));
     Serial.print(REPLAY_FRAMES / TINYML_VIB_WINDOW);
     Serial.print(F(" replayed windows, threshold "));

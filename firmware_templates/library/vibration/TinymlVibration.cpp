@@ -9,6 +9,7 @@
 static int16_t window[TINYML_VIB_AXES * TINYML_VIB_WINDOW]; /* axis after axis, as fe_spectrum reads it */
 static int8_t features[MODEL_INPUT_BYTES];
 static float work[TINYML_VIB_WORK_FLOATS];
+static int16_t levels[MODEL_INPUT_BYTES] = {TINYML_VIB_LEVELS};
 
 static float reconstruction_error(const int8_t *in, const int8_t *out)
 {
@@ -33,6 +34,15 @@ void TinymlVibration::begin()
     last_.window = 0u;
 }
 
+void TinymlVibration::calibrate(const int16_t *machine_levels, float threshold)
+{
+    for (uint16_t i = 0; i < MODEL_INPUT_BYTES; ++i) {
+        levels[i] = machine_levels[i];
+    }
+    threshold_ = threshold;
+    inARow_ = 0u;
+}
+
 bool TinymlVibration::feed(int16_t x, int16_t y, int16_t z)
 {
     window[filled_] = x;
@@ -43,13 +53,14 @@ bool TinymlVibration::feed(int16_t x, int16_t y, int16_t z)
     }
     filled_ = 0u;
     fe_spectrum(window, features, work);
+    fe_normalize(features, levels, (uint16_t)MODEL_INPUT_BYTES);
     int8_t *input = model_input(); /* inside the arena, which the model reuses: copy in every time */
     for (uint16_t i = 0; i < MODEL_INPUT_BYTES; ++i) {
         input[i] = features[i];
     }
     model_invoke();
     last_.score = reconstruction_error(features, model_output());
-    last_.anomaly = last_.score > TINYML_VIB_THRESHOLD;
+    last_.anomaly = last_.score > threshold_;
     inARow_ = last_.anomaly ? (uint16_t)(inARow_ + 1u) : (uint16_t)0u;
     last_.alarm = inARow_ >= TINYML_VIB_ALARM_WINDOWS;
     ++last_.window;
@@ -70,7 +81,7 @@ TinymlAnomaly TinymlVibration::result()
 
 float TinymlVibration::threshold() const
 {
-    return TINYML_VIB_THRESHOLD;
+    return threshold_;
 }
 
 const int8_t *TinymlVibration::output() const

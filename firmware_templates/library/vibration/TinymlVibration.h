@@ -8,6 +8,10 @@
  *       TinymlAnomaly r = detector.result(); // r.score, r.anomaly, r.alarm
  *   }
  *
+ * The model sees each window relative to the machine's normal level per feature. Built in: the
+ * training machines' average and the run's threshold. `tinyml calibrate --recording FILE` fits
+ * them to your machine from a recording of it running normally and prints a calibrate() call.
+ *
  * The model's arena and the window live in static memory: one instance per sketch. */
 #ifndef TINYML_VIBRATION_H
 #define TINYML_VIBRATION_H
@@ -18,15 +22,15 @@
 
 struct TinymlAnomaly {
     float score;     /* the window's reconstruction error (mean squared, in log-energy units) */
-    bool anomaly;    /* score > TINYML_VIB_THRESHOLD, the run's alarm threshold */
+    bool anomaly;    /* score > threshold(): the run's, or calibrate()'s */
     bool alarm;      /* TINYML_VIB_ALARM_WINDOWS or more anomalous windows in a row */
     uint32_t window; /* windows scored since begin(); the first is 1 */
 };
 
 class TinymlVibration {
 public:
-    TinymlVibration() { begin(); }
-    /* Forgets any partial window and the run of anomalous windows. */
+    TinymlVibration() : threshold_(TINYML_VIB_THRESHOLD) { begin(); }
+    /* Forgets any partial window and the run of anomalous windows (not the calibration). */
     void begin();
     /* One tri-axial reading, taken at TINYML_SAMPLE_RATE_HZ in the counts the run was trained
      * on (TINYML_G_PER_COUNT g each). Every TINYML_VIB_WINDOW readings the window is scored
@@ -37,6 +41,9 @@ public:
     /* The last scored window; reading it clears ready(). */
     TinymlAnomaly result();
     float threshold() const;
+    /* The machine's normal level per feature (outputBytes() of them) and the alarm
+     * threshold, as `tinyml calibrate` fits them; levels are copied. */
+    void calibrate(const int16_t *levels, float threshold);
     /* The model's int8 output for the last window (outputBytes() of them), e.g. to compare
      * with the host pipeline. */
     const int8_t *output() const;
@@ -45,6 +52,7 @@ public:
 private:
     uint16_t filled_;
     uint16_t inARow_;
+    float threshold_;
     bool ready_;
     TinymlAnomaly last_;
 };

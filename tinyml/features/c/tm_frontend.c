@@ -127,4 +127,13 @@ void fe_spectrum(const int16_t *window, int8_t *out, float *work)
         }
     }
 }
+
+void fe_normalize(int8_t *features, const int16_t *levels, uint16_t n)
+{
+    uint16_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t v = (int32_t)features[i] - (int32_t)levels[i];
+        features[i] = (int8_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
+    }
+}
 #endif

@@ -36,6 +36,10 @@ void fe_mfcc_frame(const int16_t *window, int8_t *out, float *work);
  * into FE_SPEC_AXES x FE_SPEC_BANDS int8. work: 2 * FE_SPEC_FFT floats. */
 void fe_spectrum(const int16_t *window, int8_t *out, float *work);
 
+/* Per-machine normalisation (tinyml.features.normalize): features[i] - levels[i], saturated to
+ * int8, in place; levels are the machine's normal level per feature. */
+void fe_normalize(int8_t *features, const int16_t *levels, uint16_t n);
+
 #ifdef __cplusplus
 }
 #endif
