@@ -118,18 +118,26 @@ def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(ru
         alarms += run_length == 3
     assert sum(line.startswith("ALARM") for line in lines) == alarms
     assert lines[-1] == "LIVE END windows=8"
-    # After each alarm, the fault classifier (sharing the autoencoder's arena) names the fault
-    # on the alarm's last window, as the host's int8 classifier does.
+    # After each alarm, the fault classifier (sharing the autoencoder's arena) names the fault its
+    # outputs summed over the alarm's windows rank first, as the host's int8 classifier does.
     from tinyml.convert.tflm import TflmModel
-    from tinyml.train.vibration import most_likely_fault
+    from tinyml.train.vibration import ALARM_WINDOWS, most_likely_fault
 
     metrics = read_run(runs["vibration"], "vibration")
-    faults = most_likely_fault(TflmModel(runs["vibration"] / "classifier_int8.tflite").run(
-        host_features("vibration", windows, spec, levels).reshape(len(windows), -1)), metrics["classes"].index("normal"))
+    classifier = TflmModel(runs["vibration"] / "classifier_int8.tflite")
+    outputs = classifier.run(host_features("vibration", windows, spec, levels).reshape(len(windows), -1))
+    scale = classifier.output["quantization_parameters"]["scales"][0]
+    zero_point = classifier.output["quantization_parameters"]["zero_points"][0]
     at = [i for i, line in enumerate(lines) if line.startswith("ALARM")]
-    assert at, lines  # the replay's four severe faults raise one
-    numbers = [int(lines[i - 1].split()[1]) - 1 for i in at]  # the WINDOW line before the ALARM
-    assert [lines[i + 1].split()[:2] for i in at] == [["FAULT", metrics["classes"][faults[k]]] for k in numbers]
+    assert at and LiveSettings().alarm_windows == ALARM_WINDOWS, lines  # the replay's severe faults raise one
+    for i in at:
+        last = int(lines[i - 1].split()[1])  # the WINDOW line before the ALARM: 1-based
+        votes = outputs[last - ALARM_WINDOWS:last].astype(np.int32).sum(axis=0)
+        fault = most_likely_fault(votes[None], metrics["classes"].index("normal"))[0]
+        mean = scale * (votes[fault] / ALARM_WINDOWS - zero_point)
+        name, p = lines[i + 1].split()[1:]
+        assert lines[i + 1].startswith("FAULT ") and name == metrics["classes"][fault], lines[i + 1]
+        assert float(p.removeprefix("p=")) == pytest.approx(mean, abs=0.0011)
 
 
 def test_kws_live_mode_is_the_host_simulator(runs, app_builds, tmp_path, no_orphans):

@@ -46,7 +46,24 @@ def test_quick_vibration_autoencoder_detects_faults(quick_vibration_run):
     assert m["model"]["ops"] == {"FULLY_CONNECTED": 4}
     assert m["model"]["parameters"] < 4000  # fits an Arduino Mega's flash many times over
     assert m["classifier"]["int8_tflm_acc"] > 0.6  # 7 classes: chance is 14%
+    assert m["classifier"]["fault_type_alarms"] > 50 and m["classifier"]["fault_type_acc"] > 0.7  # of 6 faults
+    assert m["input_quantization"] == [m["frontend"]["scale"], 0] and len(m["normal_level"]) == 48
     assert (run.folder / "classifier_int8.tflite").is_file()
+
+
+def test_alarm_groups_are_runs_of_one_machine_fault_and_severity():
+    from tinyml.train.vibration import alarm_groups, fault_type_accuracy
+
+    labels = np.array([0, 1, 1, 1, 1, 2, 2, 2, 1, 1])
+    machines = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+    severity = np.array([0, 1, 1, 1, 1, 3, 3, 3, 1, 1])
+    groups = alarm_groups(labels, machines, severity, normal_class=0, size=3)
+    assert [g.tolist() for g in groups] == [[1, 2, 3], [5, 6, 7]]  # machine 1 has only 2 such windows
+    outputs = np.full((10, 3), -128, dtype=np.int8)
+    outputs[:, 0] = 127                  # "normal" is never the fault named
+    outputs[[1, 2], 1], outputs[3, 2] = 10, 100   # summed: class 1 (20-128) beats class 2 (100-256)
+    outputs[5:8, 1] = 0
+    assert fault_type_accuracy(outputs, labels, groups, 0) == 0.5  # the first alarm right, the second not
 
 
 def test_tflm_and_tflite_compared_sample_by_sample(tmp_path, data_dir):

@@ -29,9 +29,16 @@ def summary(metrics: dict) -> list[str]:
             c = metrics["classifier"]
             lines.append(f"classifier    float {c['float_acc']:.2%}   int8 TFLM {c['int8_tflm_acc']:.2%} "
                          f"(normal + 6 fault types, {c['model']['parameters']:,} parameters)")
+            if "fault_type_acc" in c:
+                lines.append(f"fault type    {c['fault_type_acc']:.2%} of {c['fault_type_alarms']} test alarms named "
+                             f"right (3 windows' outputs summed, as the board does; one window: "
+                             f"{c['fault_type_window_acc']:.2%})")
         lines.append(f"threshold     {metrics['threshold']:.4g}: false alarms "
                      f"{metrics['false_alarm_rate']:.1%}, detection {metrics['detection_rate']:.1%} "
                      f"(by severity {metrics['detection_rate_by_severity']})")
+        if "normal_level" in metrics:
+            lines.append("machines      test machines unseen in training, each normalised by its own normal "
+                         "windows; a board needs `tinyml calibrate` on its machine for these figures")
     lines.append(f"TFLM vs TFLite int8 outputs differ on {metrics['tflm_vs_tflite_mismatched_samples']} "
                  "test samples (TFLM is the reference)")
     lines.append(f"model         {model['size_bytes']:,} B .tflite, {model['parameters']:,} parameters, "

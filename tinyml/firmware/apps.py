@@ -41,7 +41,7 @@ class LiveSettings:
     average: int = 3
     threshold: float = 0.7
     suppress_ms: int = 1000
-    alarm_windows: int = 3
+    alarm_windows: int = 3  # tinyml.train.vibration.ALARM_WINDOWS, which fault_type_acc is measured for
     every: int = 2
     target_fa_per_hour: float | None = None  # kws: per-keyword thresholds for this rate instead
 

@@ -60,7 +60,7 @@ def build_classifier(features: int = 48, classes: int = 7, hidden: int = 32):
     return keras.Model(inputs, layers.Softmax()(layers.Dense(classes)(x)), name="fault_classifier")
 
 
-def _fault_classifier(keras, cfg, q, x, labels, tr, va, te, spec, n_classes, normal_class, progress):
+def _fault_classifier(keras, cfg, q, x, labels, tr, va, te, spec, n_classes, normal_class, groups, progress):
     """Trains the classifier on all labelled training windows; returns (tflite, metrics)."""
     model = build_classifier(q.shape[1], n_classes)
     model.compile(optimizer=keras.optimizers.Adam(cfg.learning_rate),
@@ -73,22 +73,45 @@ def _fault_classifier(keras, cfg, q, x, labels, tr, va, te, spec, n_classes, nor
     outputs = TflmModel(tflite).run(q[te])
     tflm_acc = float(np.mean(outputs.argmax(axis=1) == labels[te]))
     return tflite, {"float_acc": float_acc, "int8_tflm_acc": tflm_acc,
-                    "fault_type_acc": fault_type_accuracy(outputs, labels[te], normal_class),
+                    "fault_type_acc": fault_type_accuracy(outputs, labels[te], groups, normal_class),
+                    "fault_type_window_acc": fault_type_accuracy(
+                        outputs, labels[te], [np.array([i]) for i in np.flatnonzero(labels[te] != normal_class)],
+                        normal_class),
+                    "fault_type_alarms": len(groups),
                     "model": asdict(report(tflite))}
 
 
+ALARM_WINDOWS = 3  # anomalous windows in a row that raise an alarm (the firmware's default)
+
+
 def most_likely_fault(outputs: np.ndarray, normal_class: int) -> np.ndarray:
-    """The fault class each int8 classifier output ranks first, "normal" left out: what the
-    device reports after an alarm (apps/vibration: the first of equal scores)."""
-    scores = outputs.astype(np.int16).copy()
-    scores[:, normal_class] = -1000
+    """The fault class each int8 classifier output (or sum of outputs) ranks first, "normal"
+    left out, the first of equal scores: as apps/vibration picks it."""
+    scores = outputs.astype(np.int32).copy()
+    scores[:, normal_class] = np.iinfo(np.int32).min
     return scores.argmax(axis=1)
 
 
-def fault_type_accuracy(outputs: np.ndarray, labels: np.ndarray, normal_class: int) -> float:
-    """Of the faulty windows, the share whose fault the classifier names (after an alarm)."""
-    faulty = labels != normal_class
-    return float(np.mean(most_likely_fault(outputs[faulty], normal_class) == labels[faulty])) if faulty.any() else 0.0
+def alarm_groups(labels: np.ndarray, machines: np.ndarray, severity: np.ndarray, normal_class: int,
+                 size: int = ALARM_WINDOWS) -> list[np.ndarray]:
+    """Faulty windows in runs of `size` (same machine, fault and severity, in order): the
+    windows of one alarm, whose classifier outputs the device sums before it names the fault."""
+    groups = []
+    for key in sorted(set(zip(machines.tolist(), labels.tolist(), severity.tolist()))):
+        if key[1] == normal_class:
+            continue
+        rows = np.flatnonzero((machines == key[0]) & (labels == key[1]) & (severity == key[2]))
+        groups += [rows[i:i + size] for i in range(0, len(rows) - size + 1, size)]
+    return groups
+
+
+def fault_type_accuracy(outputs: np.ndarray, labels: np.ndarray, groups: list[np.ndarray],
+                        normal_class: int) -> float:
+    """The share of alarms (groups of windows) whose fault the summed classifier outputs name."""
+    if not groups:
+        return 0.0
+    sums = np.stack([outputs[g].astype(np.int32).sum(axis=0) for g in groups])
+    return float(np.mean(most_likely_fault(sums, normal_class) == labels[[g[0] for g in groups]]))
 
 
 def anomaly_scores(inputs_q: np.ndarray, outputs_q: np.ndarray, in_q: tuple, out_q: tuple) -> np.ndarray:
@@ -186,7 +209,8 @@ def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | 
     _, _, float_auc = roc(float_scores[normal[te]], float_scores[~normal[te]])
     lite = run_tflite(tflite, q[te])
     tflm_te = tflm.run(q[te])
-    severity = np.asarray(data.meta.get("severity", np.zeros(len(data.x))))[te & ~normal]
+    severity_all = np.asarray(data.meta.get("severity", np.zeros(len(data.x))))
+    severity = severity_all[te & ~normal]
     detection_by_severity = {str(int(s)): float(np.mean(test_fault[severity == s] > threshold))
                              for s in np.unique(severity)}
     metrics = {
@@ -208,7 +232,8 @@ def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | 
     }
     labels = data.labels.astype(np.int32)
     classifier_tflite, metrics["classifier"] = _fault_classifier(
-        keras, cfg, q, x, labels, tr, va, te, spec, len(data.classes), data.classes.index("normal"), progress)
+        keras, cfg, q, x, labels, tr, va, te, spec, len(data.classes), data.classes.index("normal"),
+        alarm_groups(labels[te], machines_of(data)[te], severity_all[te], data.classes.index("normal")), progress)
     metrics["train_convert_s"] = round(time.monotonic() - start, 1)
     run = save_run("vibration", cfg, model, tflite, metrics, runs_root)
     (run.folder / "classifier_int8.tflite").write_bytes(classifier_tflite)

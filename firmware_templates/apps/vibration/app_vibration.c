@@ -10,9 +10,10 @@
  *
  * Live mode classifies one window per VIB_WINDOW readings, prints a WINDOW line with its score,
  * and an ALARM line once VIB_ALARM_WINDOWS windows in a row score above the threshold. With the
- * fault classifier (classifier.c, VIB_HAS_CLASSIFIER), a FAULT line follows: the most likely
- * fault on the alarm's last window and its probability. The two models share one arena
- * (tm_shared_arena.c): the classifier runs only once the autoencoder's output is used up. */
+ * fault classifier (classifier.c, VIB_HAS_CLASSIFIER), a FAULT line follows: the fault the
+ * classifier's outputs summed over the alarm's windows rank first, and its mean probability.
+ * The two models share one arena (tm_shared_arena.c): the classifier runs only once the
+ * autoencoder's output is used up. */
 #include <stdint.h>
 
 #include "model.h"
@@ -103,42 +104,75 @@ int app_infer(uint8_t kind, app_result_t *result)
 }
 
 #if defined(VIB_HAS_CLASSIFIER)
-/* The classifier on the current model input: the most likely fault (never "normal", class
- * VIB_NORMAL_CLASS) and its probability. The shared arena's autoencoder output is gone after. */
-static uint8_t classify_fault(float *probability)
+/* The classifier on the current model input; its int8 outputs. The shared arena's autoencoder
+ * output is gone after. */
+static const int8_t *run_classifier(void)
 {
     int8_t *input = classifier_input();
-    const int8_t *out;
-    uint8_t i, best = VIB_NORMAL_CLASS == 0u ? 1u : 0u;
+    uint8_t i;
     for (i = 0; i < CLASSIFIER_INPUT_BYTES; ++i) {
         input[i] = features[i];
     }
     classifier_invoke();
-    out = classifier_output();
+    return classifier_output();
+}
+
+/* The class with the highest score, never "normal" (VIB_NORMAL_CLASS); the first of equals. */
+static uint8_t most_likely_fault(const int16_t *scores)
+{
+    uint8_t i, best = VIB_NORMAL_CLASS == 0u ? 1u : 0u;
     for (i = 0; i < CLASSIFIER_OUTPUT_BYTES; ++i) {
-        if (i != VIB_NORMAL_CLASS && out[i] > out[best]) {
+        if (i != VIB_NORMAL_CLASS && scores[i] > scores[best]) {
             best = i;
         }
     }
-    *probability = CLASSIFIER_OUTPUT_SCALE * (float)(out[best] - CLASSIFIER_OUTPUT_ZERO_POINT);
     return best;
 }
 
-/* TM_MSG_FAULT: -> fault class(1) probability(f32) the classifier's int8 outputs. */
+/* TM_MSG_FAULT: the classifier on the model input held -> fault class(1) probability(f32) the
+ * classifier's int8 outputs. */
 static int32_t answer_fault(uint8_t *reply, uint16_t capacity)
 {
-    float probability;
+    int16_t scores[CLASSIFIER_OUTPUT_BYTES];
+    const int8_t *out;
     uint8_t i, best;
     if (capacity < 5u + CLASSIFIER_OUTPUT_BYTES) {
         return TM_APP_BAD_ARGUMENT;
     }
-    best = classify_fault(&probability);
-    reply[0] = best;
-    tm_put_f32(reply + 1, probability);
+    out = run_classifier();
     for (i = 0; i < CLASSIFIER_OUTPUT_BYTES; ++i) {
-        reply[5u + i] = (uint8_t)classifier_output()[i];
+        scores[i] = out[i];
+        reply[5u + i] = (uint8_t)out[i];
     }
+    best = most_likely_fault(scores);
+    reply[0] = best;
+    tm_put_f32(reply + 1, CLASSIFIER_OUTPUT_SCALE * (float)(out[best] - CLASSIFIER_OUTPUT_ZERO_POINT));
     return (int32_t)(5u + CLASSIFIER_OUTPUT_BYTES);
+}
+
+/* Live mode: the classifier's outputs summed over the anomalous windows in a row, so the fault
+ * an alarm names is the one its VIB_ALARM_WINDOWS windows point to together. */
+static int16_t fault_votes[CLASSIFIER_OUTPUT_BYTES];
+typedef char votes_fit_in_int16[(VIB_ALARM_WINDOWS <= 255u) ? 1 : -1];
+
+static void vote_fault(void)
+{
+    const int8_t *out = run_classifier();
+    uint8_t i;
+    for (i = 0; i < CLASSIFIER_OUTPUT_BYTES; ++i) {
+        fault_votes[i] = (int16_t)((anomalous_in_a_row == 1u ? 0 : fault_votes[i]) + out[i]);
+    }
+}
+
+static void report_fault(void)
+{
+    const uint8_t fault = most_likely_fault(fault_votes);
+    const float mean = (float)fault_votes[fault] / (float)VIB_ALARM_WINDOWS;
+    print_str("FAULT ");
+    print_str(class_names[fault]);
+    print_str(" p=");
+    print_milli((int32_t)(CLASSIFIER_OUTPUT_SCALE * (mean - (float)CLASSIFIER_OUTPUT_ZERO_POINT) * 1000.0f + 0.5f));
+    print_end();
 }
 #endif
 
@@ -212,21 +246,18 @@ static void report(float score)
     print_milli((int32_t)(score * 1000.0f + 0.5f));
     print_str(anomalous ? " ANOMALY" : " ok");
     print_end();
+#if defined(VIB_HAS_CLASSIFIER)
+    if (anomalous && anomalous_in_a_row <= VIB_ALARM_WINDOWS) {
+        vote_fault();
+    }
+#endif
     if (anomalous_in_a_row == VIB_ALARM_WINDOWS) {
         print_str("ALARM ");
         print_u32(VIB_ALARM_WINDOWS);
         print_str(" anomalous windows in a row");
         print_end();
 #if defined(VIB_HAS_CLASSIFIER)
-        {
-            float probability;
-            const uint8_t fault = classify_fault(&probability);
-            print_str("FAULT ");
-            print_str(class_names[fault]);
-            print_str(" p=");
-            print_milli((int32_t)(probability * 1000.0f + 0.5f));
-            print_end();
-        }
+        report_fault();
 #endif
     }
 }
