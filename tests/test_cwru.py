@@ -208,6 +208,37 @@ def test_cli_imports_says_what_it_dropped_and_trains(tmp_path, layout):
     report = json.loads((tmp_path / "validate" / "validation.json").read_text())
     assert (report["input"], report["samples"], report["agreement"]) == ("raw", 14, 1.0), report
 
+    # ... and calibrates there to the machine, from a recording of its normal running: the
+    # normal recording's windows (twice over: the fixture's recording is 1.5 s, calibration
+    # wants 20 windows), sent through the board's front-end and model.
+    from tinyml.boards import load_board
+    from tinyml.calibrate import calibrate_on_host, windows_of
+    from tinyml.datasets.capture import _Source, _write_csv
+    from tinyml.firmware import build_app
+    from tinyml.firmware.apps import frontend_spec, raw_windows
+    from tinyml.flash import start_board
+
+    data = load(out)
+    spec = frontend_spec("vibration", metrics)
+    normal = raw_windows("vibration", data.x[data.labels == data.classes.index("normal")], spec)
+    frames = np.concatenate([normal, normal]).transpose(0, 2, 1).reshape(-1, 1)
+    recording = tmp_path / "normal.csv"
+    _write_csv(recording, frames, _Source("vibration", spec.sample_rate, 1, spec.g_per_count, spec.window,
+                                          "cwru", "-"), [len(frames)])
+    host = calibrate_on_host(run_dir, windows_of(frames, 1, spec.window), 0.05)
+    board = load_board("emu-cortex-m4")
+    built = build_app("vibration", run_dir, board, tmp_path / "firmware")
+    with start_board(board, built.built.firmware) as running:
+        calibrated = subprocess.run([*CLI, "calibrate", "--port", running.url, "--recording", str(recording),
+                                     "--run", str(run_dir), "--false-alarm-rate", "0.05", "--no-progress"],
+                                    env=env, capture_output=True, text=True, timeout=300)
+        assert calibrated.returncode == 0, calibrated.stderr[-3000:]
+        assert f"{len(frames) // spec.window} windows" in calibrated.stdout
+        stored = json.loads((run_dir / "calibration.json").read_text())
+        assert stored["levels"] == host.levels and np.float32(stored["threshold"]) == np.float32(host.threshold)
+        info = subprocess.run([*CLI, "info", "--port", running.url], capture_output=True, text=True, timeout=60)
+        assert "calibrated yes" in info.stdout, info.stdout
+
 
 def run_cli(*args, env=None):
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300,
