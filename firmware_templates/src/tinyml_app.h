@@ -36,8 +36,9 @@ int app_run(uint8_t kind, app_frontend_t frontend, const int16_t *raw, int8_t *f
 /* app_input() for an app with one raw buffer and one feature buffer. */
 uint8_t *app_pick_input(uint8_t kind, uint32_t *bytes, void *raw, uint32_t raw_bytes,
                         int8_t *features, uint32_t feature_bytes);
-/* A request the device layer leaves to the app (TM_MSG_CALIBRATE): writes the reply's payload
- * and returns its length, or TM_APP_UNKNOWN (the app has no such request) or TM_APP_BAD_ARGUMENT. */
+/* A request the device layer leaves to the app (TM_MSG_CALIBRATE), for an app built with
+ * TINYML_APP_REQUESTS: writes the reply's payload and returns its length, or TM_APP_UNKNOWN (the
+ * app has no such request) or TM_APP_BAD_ARGUMENT. */
 #define TM_APP_UNKNOWN (-1)
 #define TM_APP_BAD_ARGUMENT (-2)
 int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8_t *reply,

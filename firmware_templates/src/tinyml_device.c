@@ -212,9 +212,11 @@ static void answer_capture(const tm_frame_t *frame)
     send_frame(TM_MSG_CAPTURE | TM_REPLY, frame->seq, reply, (uint16_t)n);
 }
 
-/* Requests the app answers itself (TM_MSG_CALIBRATE), or that nobody knows. */
+/* Requests the app answers itself (TM_MSG_CALIBRATE for an app with TINYML_APP_REQUESTS), or
+ * that nobody knows. */
 static void answer_app(const tm_frame_t *frame)
 {
+#if defined(TINYML_APP_REQUESTS)
     int32_t n = app_request(frame->type, frame->payload, frame->length, reply, (uint16_t)sizeof reply);
     if (n == TM_APP_UNKNOWN) {
         send_error(frame->seq, TM_ERR_UNKNOWN_TYPE);
@@ -223,6 +225,9 @@ static void answer_app(const tm_frame_t *frame)
     } else {
         send_frame((uint8_t)(frame->type | TM_REPLY), frame->seq, reply, (uint16_t)n);
     }
+#else
+    send_error(frame->seq, TM_ERR_UNKNOWN_TYPE);
+#endif
 }
 
 static void handle(const tm_frame_t *frame)

@@ -143,14 +143,3 @@ int app_live_step(void)
     }
     return 1;
 }
-
-int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8_t *reply,
-                    uint16_t capacity)
-{
-    (void)type;
-    (void)payload;
-    (void)length;
-    (void)reply;
-    (void)capacity;
-    return TM_APP_UNKNOWN; /* nothing to calibrate */
-}
