@@ -198,3 +198,18 @@ def test_the_fault_classifier_on_the_board_is_the_host_int8_pipeline(vibration_b
             assert probability == np.float32(np.float32(scale) * np.float32(int(expected[fault]) - zero_point))
             again = device.infer(fr.INPUT_FEATURES)  # the classifier left the autoencoder's input alone
             assert again.outputs.tolist() == anomaly.outputs.tolist()
+
+
+def test_calibrating_from_the_boards_own_sensor_records_it_first(vibration_board, runs, tmp_path, no_orphans):
+    """An emulated board's sensor is its replayed recording: 4 normal and 4 faulty windows, too
+    few to calibrate on, which is said in one line once the recording has come through."""
+    from tinyml.datasets.capture import record
+
+    url, built = vibration_board
+    with open_device(url) as device:
+        frames, pieces, rate, g = record(device, 10.0)
+    assert rate == 3200 and np.float32(g) == np.float32(0.0039)
+    assert np.array_equal(frames.reshape(-1), built.firmware.replay)  # the sensor's frames, in order
+    result = subprocess.run([*TINYML, "calibrate", "--port", url, "--seconds", "10", "--no-progress"],
+                            capture_output=True, text=True, timeout=120)
+    assert "8 window(s) of normal running are too few to calibrate on" in one_line_error(result)

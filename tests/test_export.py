@@ -246,7 +246,7 @@ def test_the_zip_is_an_arduino_library_under_one_top_folder(vibration_run, vibra
             "model.h", "tm_frontend.c", "tm_frontend.h", "tm_frontend_tables.h",
             "tm_fully_connected.c", "tm_kernels.h"} <= src
     assert sorted(p.name for p in (library / "examples" / "Replay").iterdir()) == \
-        ["Replay.ino", "replay_data.h"]
+        ["Replay.ino", "replay_calibration.h", "replay_data.h"]
     config = (library / "src" / "tinyml_export_config.h").read_text()
     threshold = read_run(vibration_run, "vibration")["threshold"]
     assert f"#define TINYML_VIB_THRESHOLD {threshold!r}f" in config

@@ -69,6 +69,12 @@ class PipelineResult:
                          f"   on the device {validation['device_auc']:.4f} ({validation['samples']} windows)")
             lines.append(f"  threshold  false alarms {validation['false_alarm_rate']:.2%}, detection "
                          f"{validation['detection_rate']:.2%}")
+            if validation.get("normalised"):
+                lines.append(f"  machines   {validation['normalised']}: on a machine of yours, "
+                             "`tinyml calibrate --port URL` first")
+            if "fault_type_acc" in metrics.get("classifier", {}):
+                lines.append(f"  fault type {metrics['classifier']['fault_type_acc']:.2%} of test alarms named right "
+                             "(int8, after 3 anomalous windows)")
         lines.append(f"  agreement  {validation['agreement']:.2%} of outputs identical to TFLM")
         if budget["flash_limit"]:
             lines.append(f"  memory     arena {budget['arena']:,} B (TFLM {metrics['model']['tflm_arena_bytes']:,});"
@@ -197,7 +203,7 @@ def run_pipeline(app: str, board: str | Board = "emu-cortex-m4", config: Path | 
         built = build_app(app, run_dir, board, firmware_dir)
         rows = (built.budget or built.estimate).rows
         (firmware_dir / "budget.json").write_text(json.dumps({
-            "rows": rows, "measured": built.budget is not None, "arena": built.firmware.compiled.arena_bytes,
+            "rows": rows, "measured": built.budget is not None, "arena": built.firmware.arena_bytes,
             "flash_limit": board.flash_bytes if board.arch != "host" else 0,
             "ram_limit": board.ram_bytes if board.arch != "host" else 0}, indent=2) + "\n")
         (firmware_dir / "layers.json").write_text(json.dumps(

@@ -63,7 +63,7 @@ def command(run_dir: Path, board_id: str, port: str | None, limit: int | None, r
     else:
         click.echo(f"AUC on the device {s['device_auc']:.4f}; at threshold {s['threshold']:.4g}: "
                    f"false alarms {s['false_alarm_rate']:.2%}, detection {s['detection_rate']:.2%}"
-                   " (uncalibrated: the built-in levels; `tinyml calibrate` fits the board to a machine)")
+                   + (f" (normalised: {s['normalised']})" if s.get("normalised") else ""))
     for stage, stats in s["latency"].items():
         click.echo(f"latency {stage:<9}{stats['min']:>14,.0f} min {stats['median']:>14,.0f} median "
                    f"{stats['max']:>14,.0f} max ({s['latency_unit']})")

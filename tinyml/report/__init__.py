@@ -131,7 +131,7 @@ def build_report(run_dir: Path, board_id: str) -> Path:
                             "Anomaly scores of normal and faulty windows"))
         calibrated = "normal_level" in metrics  # each test machine normalised by its own normal windows
         host = " (test machines calibrated)" if calibrated else ""
-        board = " (uncalibrated: built-in levels)" if calibrated else ""
+        board = f" ({validation['normalised']})" if validation.get("normalised") else ""
         quality = [["float AUC (Keras)" + host, f"{metrics['float_auc']:.4f}"],
                    ["int8 TFLM AUC" + host, f"{metrics['int8_tflm_auc']:.4f}"]]
         if calibrated:

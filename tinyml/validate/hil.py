@@ -45,6 +45,7 @@ class Samples:
     labels: np.ndarray
     classes: list[str]
     host_outputs: np.ndarray       # TFLM int8 outputs
+    normalised: str | None = None  # vibration: which normal levels the features are relative to
 
 
 @dataclass
@@ -97,17 +98,24 @@ def load_samples(run_dir: Path, limit: int | None = None, raw: bool = False) -> 
     test = np.flatnonzero(data.split == 2)
     if limit is not None and limit < len(test):
         test = test[np.linspace(0, len(test) - 1, limit).astype(int)]
-    features = dataset_features(data, folder, frontend_spec(app, metrics))[test].reshape(len(test), -1)
+    every = dataset_features(data, folder, frontend_spec(app, metrics)).reshape(len(data.x), -1)
+    features = every[test]
     levels = normal_levels(metrics)
-    if levels is not None:  # the firmware's built-in levels: the device uncalibrated
-        features = normalize(features, levels)
+    normalised = None
+    if levels is not None and raw:  # through the device's front-end: its built-in levels
+        features, normalised = normalize(features, levels), "built-in levels (uncalibrated)"
+    elif levels is not None:  # features in: each test machine at its own level, as calibrated
+        from tinyml.train.vibration import machine_levels
+
+        own, _ = machine_levels(data, every, data.labels == data.classes.index("normal"))
+        features, normalised = normalize(features, own[test]), "each machine its own level (as calibrated)"
     if raw:
         inputs = raw_windows(app, data.x[test], frontend_spec(app, metrics))
     else:
         inputs = features
     host = TflmModel(run_dir / MODEL_FILE).run(features)
     return Samples(app, fr.INPUT_RAW if raw else fr.INPUT_FEATURES, inputs, features,
-                   data.labels[test], list(data.classes), host)
+                   data.labels[test], list(data.classes), host, normalised)
 
 
 def read_app(run_dir: Path) -> str:

@@ -68,6 +68,7 @@ def summarize(samples: Samples, results: DeviceResults, board: Board, run_metric
         scores = results.scores
         summary["device_auc"] = roc(scores[normal], scores[~normal])[2] if normal.any() and (~normal).any() else None
         summary["threshold"] = threshold
+        summary["normalised"] = samples.normalised
         summary["false_alarm_rate"] = float(np.mean(scores[normal] > threshold)) if normal.any() else None
         summary["detection_rate"] = float(np.mean(scores[~normal] > threshold)) if (~normal).any() else None
     return summary
