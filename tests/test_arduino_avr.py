@@ -34,7 +34,7 @@ from tinyml.link import open_device
 from tinyml.link.ports import find_port, list_ports
 from tinyml.validate import validate
 
-from conftest import emulator_pids, one_line_error, serial_url_from
+from conftest import REPO, emulator_pids, one_line_error, serial_url_from
 
 TINYML = [sys.executable, "-m", "tinyml"]
 CORE = Path("/usr/share/arduino/hardware/arduino/avr")  # Debian's arduino-core-avr
@@ -103,7 +103,7 @@ def test_board_file_is_the_arduino_cores_mega_2560(mega):
     for k in range(6):
         assert f"{int(txt[f'mega.vid.{k}'], 16):04x}:{int(txt[f'mega.pid.{k}'], 16):04x}" in mega.usb_ids
     assert "1a86:7523" in mega.usb_ids  # the clones' CH340
-    assert mega.platformio["framework"] == "arduino" and mega.ports == ("arduino", "avr_timer1")
+    assert mega.platformio["framework"] == "arduino" and mega.ports == ("arduino", "avr_timer1", "avr_eeprom")
     assert mega.flash_method == "qemu" and mega.upload_method == "avrdude"
 
 
@@ -170,8 +170,11 @@ def test_memory_budget_counts_the_arduino_core(vibration_builds):
     assert core_flash > 1_000  # main(), init(), HardwareSerial, Print
     assert core_ram > 512 + 64  # Serial's receive ring (512 B, build_flags) and transmit ring
     assert "Arduino core" not in bare_rows
-    for part in ("model weights", "model code", "model arena", "front-end", "app", "replay recording"):
+    for part in ("model weights", "model code", "model arena", "front-end", "replay recording"):
         assert rows[part] == bare_rows[part], part  # the same engine, compiled the same way
+    # The app keeps its calibration in the real Mega's EEPROM (ports/avr_eeprom): a little more
+    # code, no more RAM than the emulated Mega, which keeps it in RAM.
+    assert rows["app"][1] == bare_rows["app"][1] and 0 < rows["app"][0] - bare_rows["app"][0] < 600
     estimate = {part: (flash, ram) for part, flash, ram in arduino.estimate.rows}
     assert estimate["Arduino core"][0] >= core_flash and estimate["Arduino core"][1] >= core_ram
     assert "  Arduino core " in arduino.budget.table()
@@ -360,3 +363,53 @@ def test_boards_lists_the_mega_with_its_upload_method():
     out, _ = tinyml_here("boards", "--json")
     listed = {board["id"]: board for board in json.loads(out)}
     assert listed[MEGA]["flash"]["upload"] == "avrdude" and listed[MEGA]["flash"]["method"] == "qemu"
+
+
+EEPROM_STUB = """/* A stand-in for avr-libc's EEPROM calls on the host (no AVR EEPROM exists here, and QEMU's
+ * mega2560 does not emulate one): 4 KB of bytes, erased to 0xFF as a new chip's are. */
+#include <stddef.h>
+#include <string.h>
+extern unsigned char fake_eeprom[4096];
+static inline void eeprom_read_block(void *dst, const void *src, size_t n)
+{ memcpy(dst, fake_eeprom + (size_t)src, n); }
+static inline void eeprom_update_block(const void *src, void *dst, size_t n)
+{ memcpy(fake_eeprom + (size_t)dst, src, n); }
+"""
+
+EEPROM_MAIN = """#include <stdio.h>
+#include <string.h>
+#include "tinyml_port.h"
+unsigned char fake_eeprom[4096];
+int main(void)
+{
+    unsigned char out[100], in[100]; /* a calibration's size: 4 + 48 x 2 bytes */
+    unsigned i;
+    memset(fake_eeprom, 0xFF, sizeof fake_eeprom);
+    for (i = 0; i < sizeof in; ++i) in[i] = (unsigned char)(i * 7u);
+    printf("%d", port_store_load(out, sizeof out));                       /* erased: none */
+    port_store_save(in, sizeof in);
+    printf(" %d", port_store_load(out, sizeof out));
+    printf(" %d", memcmp(in, out, sizeof in) == 0);
+    printf(" %d", port_store_load(out, 99));                              /* another length */
+    fake_eeprom[6 + 42] ^= 1u;                                            /* a flipped bit */
+    printf(" %d", port_store_load(out, sizeof out));
+    port_store_save(in, sizeof in);
+    port_store_save(in, 0);                                               /* forget it */
+    printf(" %d\\n", port_store_load(out, sizeof out));
+    return 0;
+}
+"""
+
+
+def test_the_eeprom_store_keeps_one_checked_record(tmp_path):
+    """ports/avr_eeprom's logic, compiled for the host over a stand-in EEPROM: the real Mega keeps
+    its calibration there; QEMU has no EEPROM, so the firmware there falls back to built-in."""
+    (tmp_path / "avr").mkdir()
+    (tmp_path / "avr" / "eeprom.h").write_text(EEPROM_STUB)
+    (tmp_path / "main.c").write_text(EEPROM_MAIN)
+    src = REPO / "firmware_templates" / "src"
+    exe = tmp_path / "store"
+    subprocess.run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-DTINYML_STORE", "-I", str(tmp_path),
+                    "-I", str(src), str(REPO / "firmware_templates" / "ports" / "avr_eeprom" / "port_avr_eeprom.c"),
+                    str(src / "tinyml_link.c"), str(tmp_path / "main.c"), "-o", str(exe)], check=True, timeout=60)
+    assert subprocess.run([str(exe)], capture_output=True, text=True, timeout=10).stdout == "-1 0 1 -1 -1 -1\n"

@@ -34,12 +34,14 @@
 #define TM_REPLY 0x80u
 #define TM_MSG_ERROR 0x7Fu
 
-/* TM_MSG_CALIBRATE operations: the levels and threshold held, new ones, back to the built-in
- * ones, the model input of the last inference. */
+/* TM_MSG_CALIBRATE operations: the levels and threshold held, new ones (kept in the board's
+ * store, if any), back to the built-in ones, the model input of the last inference, new ones for
+ * now only. */
 #define TM_CALIBRATE_GET 0u
 #define TM_CALIBRATE_SET 1u
 #define TM_CALIBRATE_DEFAULT 2u
 #define TM_CALIBRATE_FEATURES 3u
+#define TM_CALIBRATE_TRY 4u /* as SET, but never stored: calibration's own measurements */
 
 /* Error codes in the first payload byte of a TM_MSG_ERROR frame. */
 #define TM_ERR_CRC 1u          /* the frame's CRC did not match: resend */

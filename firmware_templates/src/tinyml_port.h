@@ -17,6 +17,14 @@ void port_write(const uint8_t *data, size_t length);
 /* Nothing to do until the next byte: a port may sleep here (WFI) or simply return. */
 void port_idle(void);
 
+#if defined(TINYML_STORE)
+/* Boards with a store that survives power-off (ports/avr_eeprom): one record of `length` bytes.
+ * load: 0 and the record, or -1 when none of that length is stored intact; save with length 0
+ * forgets it. Without TINYML_STORE an app keeps such state in RAM only. */
+int port_store_load(uint8_t *data, uint16_t length);
+void port_store_save(const uint8_t *data, uint16_t length);
+#endif
+
 #ifdef __cplusplus
 }
 #endif

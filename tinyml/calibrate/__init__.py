@@ -132,10 +132,14 @@ def calibrate_on_host(run_dir: Path, raw: np.ndarray, false_alarm_rate: float, s
 
 @dataclass
 class DeviceCalibration:
-    """What a device holds: its levels and threshold, calibrated or built in."""
-    calibrated: bool
+    """What a device holds: its levels and threshold, calibrated (1), on trial (2) or built in (0)."""
+    state: int
     threshold: float
     levels: list[int]
+
+    @property
+    def calibrated(self) -> bool:
+        return self.state == 1
 
 
 def _parse_state(device, payload: bytes) -> DeviceCalibration:
@@ -144,7 +148,7 @@ def _parse_state(device, payload: bytes) -> DeviceCalibration:
                           "rebuild and flash the firmware")
     state, n, threshold = struct.unpack_from("<BBf", payload)
     levels = list(struct.unpack_from(f"<{n}h", payload, 6))
-    return DeviceCalibration(bool(state), threshold, levels)
+    return DeviceCalibration(state, threshold, levels)
 
 
 def _request(device, payload: bytes) -> bytes:
@@ -162,10 +166,9 @@ def device_state(device) -> DeviceCalibration:
     return _parse_state(device, _request(device, bytes([fr.CALIBRATE_GET])))
 
 
-def _set(device, levels, threshold: float) -> DeviceCalibration:
+def _set(device, levels, threshold: float, op: int = fr.CALIBRATE_SET) -> DeviceCalibration:
     levels = np.asarray(levels, dtype=np.int16)
-    return _parse_state(device, _request(device, struct.pack("<Bf", fr.CALIBRATE_SET, threshold)
-                                         + levels.astype("<i2").tobytes()))
+    return _parse_state(device, _request(device, struct.pack("<Bf", op, threshold) + levels.astype("<i2").tobytes()))
 
 
 def device_default(device) -> DeviceCalibration:
@@ -176,11 +179,23 @@ def device_default(device) -> DeviceCalibration:
 def calibrate_on_device(device, raw: np.ndarray, false_alarm_rate: float, source: str = "",
                         progress: bool = True) -> Calibration:
     """Calibrates the device on raw int16 windows [N, axes, window] of normal running, with its own
-    front-end, model and scores, and stores the result there (RAM: until reset or power-off)."""
+    front-end, model and scores, and stores the result there (in its store where it has one,
+    `info()["calibration"]`, else in RAM until reset or power-off). Whatever goes wrong on the
+    way, the device is left with the calibration it had."""
     before = device_state(device)
-    n = len(before.levels)
+    try:
+        return _calibrate_on_device(device, raw, false_alarm_rate, source, progress, len(before.levels))
+    except BaseException:
+        try:
+            (_set(device, before.levels, before.threshold) if before.calibrated else device_default(device))
+        except (TinymlError, OSError):
+            pass  # the link is gone: the device still holds its stored calibration after a reset
+        raise
+
+
+def _calibrate_on_device(device, raw, false_alarm_rate, source, progress, n) -> Calibration:
     rx = int(device.info()["rx_buffer"])
-    _set(device, np.zeros(n), before.threshold)  # level 0: the device returns its raw features
+    _set(device, np.zeros(n), 0.0, fr.CALIBRATE_TRY)  # level 0, never stored: its raw features
     features = np.zeros((len(raw), n), dtype=np.int8)
     for i in tqdm(range(len(raw)), desc="front-end on the device", unit="win", disable=not progress):
         device.load(fr.INPUT_RAW, np.ascontiguousarray(raw[i], dtype="<i2").tobytes(), rx)

@@ -104,7 +104,9 @@ def command(run_dir: Path | None, port: str | None, recording: Path | None, seco
                 source = f"{len(frames) / rate:.4g} s of the board's sensor"
             cal = calibrate_on_device(device, raw.astype(np.int16), false_alarm_rate, source,
                                       progress=not no_progress)
-        where = f"on the board at {port}, stored there (RAM: until reset or power-off)"
+        where = (f"on the board at {port}, stored in its EEPROM (kept through resets and power-off)"
+                 if info.get("calibration") == "eeprom" else
+                 f"on the board at {port}, kept in its RAM (until reset or power-off: calibrate again then)")
     click.echo(f"calibrated {where}: {cal.windows} windows ({cal.source}), threshold {cal.threshold:.6g} "
                f"for {false_alarm_rate:g} false alarms")
     if out is not None:

@@ -33,5 +33,6 @@ def command(port: str, baud: int, timeout: float) -> None:
             except TinymlError:  # firmware from before calibration
                 click.echo(f"{'calibrated':<10} cannot be: rebuild and flash this firmware")
                 return
-            click.echo(f"{'calibrated':<10} {'yes' if state.calibrated else 'no (built-in levels)'}, "
+            said = {0: "no (built-in levels)", 1: "yes", 2: "on trial (not stored)"}.get(state.state, "?")
+            click.echo(f"{'calibrated':<10} {said}, "
                        f"threshold {state.threshold:.6g}")

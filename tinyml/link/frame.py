@@ -42,9 +42,10 @@ ERR_CRC, ERR_TOO_LONG, ERR_UNKNOWN_TYPE, ERR_VERSION, ERR_LENGTH, ERR_ARGUMENT, 
 CAPTURE_START, CAPTURE_READ, CAPTURE_STOP = 0, 1, 2
 CAPTURE_ENDED, CAPTURE_OVERRUN = 1, 2
 
-# MSG_CALIBRATE operations (apps/vibration): the levels and threshold held, set, back to the
-# built-in ones, and the model input of the last inference.
-CALIBRATE_GET, CALIBRATE_SET, CALIBRATE_DEFAULT, CALIBRATE_FEATURES = 0, 1, 2, 3
+# MSG_CALIBRATE operations (apps/vibration): the levels and threshold held, set (and stored
+# where the board can), back to the built-in ones, the model input of the last inference, and
+# set for now only (never stored).
+CALIBRATE_GET, CALIBRATE_SET, CALIBRATE_DEFAULT, CALIBRATE_FEATURES, CALIBRATE_TRY = 0, 1, 2, 3, 4
 
 # Input kinds of MSG_LOAD and MSG_INFER.
 INPUT_RAW = 0       # raw sensor samples (int16 little endian), run through the device's front-end

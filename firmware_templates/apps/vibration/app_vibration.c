@@ -5,8 +5,9 @@
  *
  * The model sees each window's band energies minus the machine's normal level per feature
  * (fe_normalize). Built in: the training machines' average (VIB_LEVELS) and VIB_THRESHOLD;
- * `tinyml calibrate` measures the machine the board is bolted to and sets both (MSG_CALIBRATE,
- * kept in RAM: until reset or power-off).
+ * `tinyml calibrate` measures the machine the board is bolted to and sets both (MSG_CALIBRATE),
+ * kept in the board's store where it has one (TINYML_STORE: EEPROM on the Mega), else in RAM
+ * until reset or power-off.
  *
  * Live mode classifies one window per VIB_WINDOW readings, prints a WINDOW line with its score,
  * and an ALARM line once VIB_ALARM_WINDOWS windows in a row score above the threshold. With the
@@ -20,6 +21,7 @@
 #include "tinyml_app.h"
 #include "tinyml_config.h"
 #include "tinyml_link.h"
+#include "tinyml_port.h"
 #include "tinyml_print.h"
 #include "tinyml_sensor.h"
 #include "tinyml_timer.h"
@@ -62,10 +64,52 @@ static void use_built_in_calibration(void)
     calibrated = 0u;
 }
 
+#if defined(TINYML_STORE)
+/* The calibration as stored: threshold, then the levels. */
+typedef struct {
+    float threshold;
+    int16_t levels[MODEL_INPUT_BYTES];
+} stored_calibration_t;
+
+static void store_calibration(void)
+{
+    stored_calibration_t record;
+    uint16_t i;
+    record.threshold = threshold;
+    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
+        record.levels[i] = levels[i];
+    }
+    port_store_save((const uint8_t *)&record, calibrated == 1u ? (uint16_t)sizeof record : 0u);
+}
+
+static void load_calibration(void)
+{
+    stored_calibration_t record;
+    uint16_t i;
+    if (port_store_load((uint8_t *)&record, (uint16_t)sizeof record) != 0 || !(record.threshold >= 0.0f)) {
+        return;
+    }
+    threshold = record.threshold;
+    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
+        levels[i] = record.levels[i];
+    }
+    calibrated = 1u;
+}
+#else
+static void store_calibration(void)
+{
+}
+
+static void load_calibration(void)
+{
+}
+#endif
+
 void app_init(void)
 {
     sensor_init();
     use_built_in_calibration();
+    load_calibration();
 }
 
 uint8_t *app_input(uint8_t kind, uint32_t *bytes)
@@ -176,8 +220,9 @@ static void report_fault(void)
 }
 #endif
 
-/* MSG_CALIBRATE: op(1) [threshold(f32) levels(int16 x n) for SET] -> state(1) n(1) threshold(f32)
- * levels(int16 x n); FEATURES -> the model input of the last inference (int8 x n). */
+/* MSG_CALIBRATE: op(1) [threshold(f32) levels(int16 x n) for SET and TRY] -> state(1: 0 built-in,
+ * 1 calibrated, 2 on trial: not stored) n(1) threshold(f32) levels(int16 x n); FEATURES -> the
+ * model input of the last inference (int8 x n). */
 static int32_t answer_state(uint8_t *reply, uint16_t capacity)
 {
     uint16_t i;
@@ -211,6 +256,7 @@ int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8
     }
     if (length == 1u && payload[0] == TM_CALIBRATE_DEFAULT) {
         use_built_in_calibration();
+        store_calibration();
         return answer_state(reply, capacity);
     }
     if (length == 1u && payload[0] == TM_CALIBRATE_FEATURES && capacity >= MODEL_INPUT_BYTES) {
@@ -219,7 +265,8 @@ int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8
         }
         return (int32_t)MODEL_INPUT_BYTES;
     }
-    if (length == 5u + 2u * MODEL_INPUT_BYTES && payload[0] == TM_CALIBRATE_SET) {
+    if (length == 5u + 2u * MODEL_INPUT_BYTES &&
+        (payload[0] == TM_CALIBRATE_SET || payload[0] == TM_CALIBRATE_TRY)) {
         const float t = tm_get_f32(payload + 1);
         if (!(t >= 0.0f)) { /* a score is never negative; NaN is refused too */
             return TM_APP_BAD_ARGUMENT;
@@ -228,8 +275,11 @@ int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8
         for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
             levels[i] = (int16_t)((uint16_t)payload[5u + 2u * i] | ((uint16_t)payload[6u + 2u * i] << 8));
         }
-        calibrated = 1u;
+        calibrated = payload[0] == TM_CALIBRATE_SET ? 1u : 2u;
         anomalous_in_a_row = 0u;
+        if (calibrated == 1u) {
+            store_calibration();
+        }
         return answer_state(reply, capacity);
     }
     return TM_APP_BAD_ARGUMENT;
