@@ -173,11 +173,13 @@ def train_candidate(app: str, cfg, data: TuneData, epochs: int,
         test = float(np.mean(tflm.run(q[te]).argmax(axis=1) == y[te]))
         return Scored(tflite, val, test, curve, len(curve))
 
-    from tinyml.train.vibration import anomaly_scores, build_autoencoder, roc
+    from tinyml.features.normalize import ZERO_POINT, normalize
+    from tinyml.train.vibration import anomaly_scores, build_autoencoder, machine_levels, roc
 
-    q = q.reshape(len(q), -1)
-    x = dequantize(q, spec.scale, spec.zero_point)
     normal = ds.labels == ds.classes.index("normal")
+    q = q.reshape(len(q), -1)
+    q = normalize(q, machine_levels(ds, q, normal)[0])  # each machine at its own level, as training does
+    x = dequantize(q, spec.scale, ZERO_POINT)
 
     def float_auc(model, rows) -> float:
         errors = np.mean((model.predict(x[rows], verbose=0) - x[rows]) ** 2, axis=1)
@@ -196,11 +198,11 @@ def train_candidate(app: str, cfg, data: TuneData, epochs: int,
               callbacks=[ValAuc(), hook, keras.callbacks.EarlyStopping(
                   monitor="val_auc", mode="max", patience=5, restore_best_weights=True)])
     with quiet_output(quiet):
-        tflite = to_int8_tflite(model, q[tr & normal], spec.scale, spec.zero_point, seed=cfg.seed)
+        tflite = to_int8_tflite(model, q[tr & normal], spec.scale, ZERO_POINT, seed=cfg.seed)
     tflm = TflmModel(tflite)
     qp = tflm.output["quantization_parameters"]
     out_q = (float(qp["scales"][0]), int(qp["zero_points"][0]))
-    in_q = (spec.scale, spec.zero_point)
+    in_q = (spec.scale, ZERO_POINT)
 
     def int8_auc(rows) -> float:
         scores = anomaly_scores(q[rows], tflm.run(q[rows]), in_q, out_q)
