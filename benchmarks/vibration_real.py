@@ -86,20 +86,18 @@ def fault_types_on_board(run_dir: Path, metrics: dict, board_id: str) -> dict:
     from tinyml.convert.tflm import TflmModel
     from tinyml.datasets.store import load
     from tinyml.features import dataset_features
-    from tinyml.features.normalize import normalize
     from tinyml.firmware import build_app
     from tinyml.firmware.apps import frontend_spec
     from tinyml.flash import start_board
     from tinyml.link import frame as fr
     from tinyml.link import open_device
-    from tinyml.train.vibration import alarm_groups, fault_type_accuracy, machine_levels, machines_of
+    from tinyml.train.vibration import alarm_groups, fault_type_accuracy, machines_of, normalise_by_machine
 
     data = load(Path(metrics["dataset"]))
     q = dataset_features(data, Path(metrics["dataset"]), frontend_spec("vibration", metrics)).reshape(len(data.x), -1)
     normal_class = metrics["classes"].index("normal")
-    levels, _ = machine_levels(data, q, data.labels == normal_class)
     rows = np.flatnonzero((data.split == 2) & (data.labels != normal_class))
-    features = normalize(q[rows], levels[rows])
+    features = normalise_by_machine(data, q)[0][rows]
     host = TflmModel(Path(run_dir) / "classifier_int8.tflite").run(features)
     board = load_board(board_id)
     with tempfile.TemporaryDirectory(prefix="tinyml-vib-") as work:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from tinyml.errors import DeviceError, TinymlError
+from tinyml.errors import DeviceError, DeviceRefused, TinymlError
 from tinyml.features.normalize import ZERO_POINT, normal_level, normalize
 from tinyml.link import frame as fr
 from tinyml.tools.fs import atomic_file
@@ -154,8 +154,8 @@ def _parse_state(device, payload: bytes) -> DeviceCalibration:
 def _request(device, payload: bytes) -> bytes:
     try:
         return device.request(fr.MSG_CALIBRATE, payload).payload
-    except DeviceError as exc:
-        if "not implemented" in str(exc):
+    except DeviceRefused as exc:
+        if exc.code == fr.ERR_UNKNOWN_TYPE:
             raise TinymlError(f"the firmware at {device.url} cannot be calibrated (only the vibration app "
                               "of this tinyml can): build and flash it with `tinyml flash --app vibration`") from None
         raise
@@ -187,7 +187,10 @@ def calibrate_on_device(device, raw: np.ndarray, false_alarm_rate: float, source
         return _calibrate_on_device(device, raw, false_alarm_rate, source, progress, len(before.levels))
     except BaseException:
         try:
-            (_set(device, before.levels, before.threshold) if before.calibrated else device_default(device))
+            if before.calibrated:
+                _set(device, before.levels, before.threshold)
+            else:
+                device_default(device)
         except (TinymlError, OSError):
             pass  # the link is gone: the device still holds its stored calibration after a reset
         raise

@@ -48,8 +48,8 @@ def command(run_dir: Path | None, port: str | None, recording: Path | None, seco
     rate. The model stays the one trained on simulation.
 
     With --port the board does the work (its front-end, its model, its scores) on its own
-    sensor, or on --recording sent to it, and keeps the result in RAM until it is reset or
-    powered off: `tinyml info` shows it. Without --port the host does the same with the
+    sensor, or on --recording sent to it, and keeps the result: in EEPROM on an Arduino Mega,
+    in RAM until reset or power-off elsewhere. `tinyml info` shows it. Without --port the host does the same with the
     bit-identical Python front-end and TFLM, for --run and --recording, and prints the
     calibrate() call for an exported Arduino library.
 

@@ -290,8 +290,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
                                 spec if app == "vibration" else None)
     files: dict[str, str | Path] = {p.name: p for p in compiled.files + (classifier.files if classifier else [])
                                     + frontend}
-    arena = max(compiled.arena_bytes, classifier.arena_bytes if classifier else 0)
-    info = {"model": compiled.model_hash[:16], "arena": str(arena),
+    info = {"model": compiled.model_hash[:16],
             "weights": str(compiled.weights_bytes)}
     if app == "kws":
         classes = list(metrics["classes"])
@@ -355,6 +354,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
     firmware = AppFirmware(app=app, run_dir=run_dir, spec=spec, compiled=compiled, parts=parts,
                            raw_shape=raw_shape, threshold=threshold, classes=classes, buffers=buffers,
                            classifier=classifier)
+    info["arena"] = str(firmware.arena_bytes)
     if replay is None:
         replay = board.sensor_port(APP_SENSOR[app]) == "replay"
     if replay:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import serial
 
-from tinyml.errors import DeviceError, TinymlError
+from tinyml.errors import DeviceError, DeviceRefused, TinymlError
 from tinyml.link import frame as fr
 from tinyml.link.ports import check_url
 
@@ -177,7 +177,7 @@ class DeviceClient:
             raise DeviceError(f"a {wire_bytes}-byte frame is longer than the receive buffer of the "
                               f"device at {self.url} (`tinyml info` shows rx_buffer): send it in chunks.")
         what = fr.ERROR_NAMES.get(code, f"error code {code}")
-        raise DeviceError(f"the device at {self.url} refused the request: {what}.")
+        raise DeviceRefused(f"the device at {self.url} refused the request: {what}.", code)
 
     def load(self, kind: int, data: bytes, rx_buffer: int | None = None) -> None:
         """Fills the device's input buffer of `kind` (fr.INPUT_RAW, fr.INPUT_FEATURES) with data,

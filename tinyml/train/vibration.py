@@ -140,14 +140,15 @@ def machines_of(data) -> np.ndarray:
     return np.zeros(len(data.labels), dtype=np.int32)
 
 
-def machine_levels(data, q_raw: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(level per window [N, features], the default level): each machine's normal level
-    (machines_of); the default is the average over the training machines."""
+def normalise_by_machine(data, q_raw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(every window's int8 features minus its machine's normal level (machines_of), the default
+    level): a machine with no normal windows gets the default, the training machines' average."""
     machines = machines_of(data)
+    normal = data.labels == data.classes.index("normal")
     own = {int(m): normal_level(q_raw[(machines == m) & normal]) for m in np.unique(machines[normal])}
     trained = [own[m] for m in sorted(own) if np.any((machines == m) & (data.split == 0))]
     default = np.round(np.mean(trained or list(own.values()), axis=0)).astype(np.int16)
-    return np.stack([own.get(int(m), default) for m in machines]), default
+    return normalize(q_raw, np.stack([own.get(int(m), default) for m in machines])), default
 
 
 def dataset_folder_of(cfg: VibrationTrainConfig) -> Path:
@@ -181,8 +182,7 @@ def train(cfg: VibrationTrainConfig = VibrationTrainConfig(), runs_root: Path | 
     spec = replace(cfg.frontend(), axes=int(data.x.shape[1]))  # an axis per channel the set has (CWRU: 1-2)
     q_raw = dataset_features(data, folder, spec).reshape(len(data.x), -1)
     normal = data.labels == data.classes.index("normal")
-    levels, default_level = machine_levels(data, q_raw, normal)
-    q = normalize(q_raw, levels)
+    q, default_level = normalise_by_machine(data, q_raw)
     x = dequantize(q, spec.scale, ZERO_POINT)
     tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)
     model = build_autoencoder(q.shape[1], cfg.hidden, cfg.bottleneck)

@@ -173,12 +173,11 @@ def train_candidate(app: str, cfg, data: TuneData, epochs: int,
         test = float(np.mean(tflm.run(q[te]).argmax(axis=1) == y[te]))
         return Scored(tflite, val, test, curve, len(curve))
 
-    from tinyml.features.normalize import ZERO_POINT, normalize
-    from tinyml.train.vibration import anomaly_scores, build_autoencoder, machine_levels, roc
+    from tinyml.features.normalize import ZERO_POINT
+    from tinyml.train.vibration import anomaly_scores, build_autoencoder, normalise_by_machine, roc
 
     normal = ds.labels == ds.classes.index("normal")
-    q = q.reshape(len(q), -1)
-    q = normalize(q, machine_levels(ds, q, normal)[0])  # each machine at its own level, as training does
+    q, _ = normalise_by_machine(ds, q.reshape(len(q), -1))  # each machine at its own level, as training does
     x = dequantize(q, spec.scale, ZERO_POINT)
 
     def float_auc(model, rows) -> float:

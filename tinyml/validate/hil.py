@@ -105,10 +105,9 @@ def load_samples(run_dir: Path, limit: int | None = None, raw: bool = False) -> 
     if levels is not None and raw:  # through the device's front-end: its built-in levels
         features, normalised = normalize(features, levels), "built-in levels (uncalibrated)"
     elif levels is not None:  # features in: each test machine at its own level, as calibrated
-        from tinyml.train.vibration import machine_levels
+        from tinyml.train.vibration import normalise_by_machine
 
-        own, _ = machine_levels(data, every, data.labels == data.classes.index("normal"))
-        features, normalised = normalize(features, own[test]), "each machine its own level (as calibrated)"
+        features, normalised = normalise_by_machine(data, every)[0][test], "each machine its own level (as calibrated)"
     if raw:
         inputs = raw_windows(app, data.x[test], frontend_spec(app, metrics))
     else:

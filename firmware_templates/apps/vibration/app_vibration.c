@@ -41,9 +41,13 @@ static int8_t features[MODEL_INPUT_BYTES];
 static float work[VIB_WORK_FLOATS];
 
 static const int16_t built_in_levels[MODEL_INPUT_BYTES] FE_FLASH = {VIB_LEVELS};
-static int16_t levels[MODEL_INPUT_BYTES];
-static float threshold;
-static uint8_t calibrated;
+/* What calibration sets, as the board's store keeps it (TINYML_STORE). */
+typedef struct {
+    float threshold;
+    int16_t levels[MODEL_INPUT_BYTES];
+} calibration_t;
+static calibration_t calibration;
+static uint8_t calibrated; /* 0 built-in, 1 calibrated (and stored), 2 on trial (never stored) */
 
 #if defined(VIB_HAS_CLASSIFIER)
 static const char *const class_names[] = {VIB_CLASS_NAMES};
@@ -58,42 +62,25 @@ static void use_built_in_calibration(void)
 {
     uint16_t i;
     for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-        levels[i] = FE_I16(&built_in_levels[i]);
+        calibration.levels[i] = FE_I16(&built_in_levels[i]);
     }
-    threshold = VIB_THRESHOLD;
+    calibration.threshold = VIB_THRESHOLD;
     calibrated = 0u;
 }
 
 #if defined(TINYML_STORE)
-/* The calibration as stored: threshold, then the levels. */
-typedef struct {
-    float threshold;
-    int16_t levels[MODEL_INPUT_BYTES];
-} stored_calibration_t;
-
 static void store_calibration(void)
 {
-    stored_calibration_t record;
-    uint16_t i;
-    record.threshold = threshold;
-    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-        record.levels[i] = levels[i];
-    }
-    port_store_save((const uint8_t *)&record, calibrated == 1u ? (uint16_t)sizeof record : 0u);
+    port_store_save((const uint8_t *)&calibration, calibrated == 1u ? (uint16_t)sizeof calibration : 0u);
 }
 
 static void load_calibration(void)
 {
-    stored_calibration_t record;
-    uint16_t i;
-    if (port_store_load((uint8_t *)&record, (uint16_t)sizeof record) != 0 || !(record.threshold >= 0.0f)) {
-        return;
+    calibration_t stored;
+    if (port_store_load((uint8_t *)&stored, (uint16_t)sizeof stored) == 0 && stored.threshold >= 0.0f) {
+        calibration = stored;
+        calibrated = 1u;
     }
-    threshold = record.threshold;
-    for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-        levels[i] = record.levels[i];
-    }
-    calibrated = 1u;
 }
 #else
 static void store_calibration(void)
@@ -135,7 +122,7 @@ static float anomaly_score(const int8_t *in, const int8_t *out)
 static void frontend(const int16_t *raw, int8_t *out, float *scratch)
 {
     fe_spectrum(raw, out, scratch);
-    fe_normalize(out, levels, (uint16_t)MODEL_INPUT_BYTES);
+    fe_normalize(out, calibration.levels, (uint16_t)MODEL_INPUT_BYTES);
 }
 
 int app_infer(uint8_t kind, app_result_t *result)
@@ -231,10 +218,10 @@ static int32_t answer_state(uint8_t *reply, uint16_t capacity)
     }
     reply[0] = calibrated;
     reply[1] = (uint8_t)MODEL_INPUT_BYTES;
-    tm_put_f32(reply + 2, threshold);
+    tm_put_f32(reply + 2, calibration.threshold);
     for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-        reply[6u + 2u * i] = (uint8_t)((uint16_t)levels[i] & 0xFFu);
-        reply[7u + 2u * i] = (uint8_t)((uint16_t)levels[i] >> 8);
+        reply[6u + 2u * i] = (uint8_t)((uint16_t)calibration.levels[i] & 0xFFu);
+        reply[7u + 2u * i] = (uint8_t)((uint16_t)calibration.levels[i] >> 8);
     }
     return (int32_t)(6u + 2u * MODEL_INPUT_BYTES);
 }
@@ -271,9 +258,10 @@ int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8
         if (!(t >= 0.0f)) { /* a score is never negative; NaN is refused too */
             return TM_APP_BAD_ARGUMENT;
         }
-        threshold = t;
+        calibration.threshold = t;
         for (i = 0; i < MODEL_INPUT_BYTES; ++i) {
-            levels[i] = (int16_t)((uint16_t)payload[5u + 2u * i] | ((uint16_t)payload[6u + 2u * i] << 8));
+            calibration.levels[i] =
+                (int16_t)((uint16_t)payload[5u + 2u * i] | ((uint16_t)payload[6u + 2u * i] << 8));
         }
         calibrated = payload[0] == TM_CALIBRATE_SET ? 1u : 2u;
         anomalous_in_a_row = 0u;
@@ -288,7 +276,7 @@ int32_t app_request(uint8_t type, const uint8_t *payload, uint16_t length, uint8
 
 static void report(float score)
 {
-    const int anomalous = score > threshold;
+    const int anomalous = score > calibration.threshold;
     anomalous_in_a_row = anomalous ? (uint16_t)(anomalous_in_a_row + 1u) : 0u;
     print_str("WINDOW ");
     print_u32(windows_seen);
