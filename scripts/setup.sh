@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
   qemu-system-arm qemu-system-misc gcc-avr avr-libc binutils-avr
-  arduino-core-avr avrdude  # megaatmega2560: Debian's Arduino AVR core, and its uploader
+  arduino-core-avr avrdude arduino-builder  # megaatmega2560: Debian's Arduino AVR core, its uploader, the IDE's builder (tests build the exported library with it)
   espeak-ng sox gcc
   festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite  # voices: tinyml/datasets/tts.py
   chromium  # the report's test opens it in headless Chromium

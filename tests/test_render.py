@@ -1,6 +1,7 @@
 """Rendering: complete PlatformIO projects for every board, deterministic build ids."""
 
 import configparser
+import re
 
 import pytest
 
@@ -35,6 +36,9 @@ def test_real_board_projects_are_complete(tmp_path, board_id, platform, pio_boar
     assert "Needs internet" in (tmp_path / "platformio.ini").read_text()
     config = (tmp_path / "src" / "tinyml_config.h").read_text()
     assert f'#define TINYML_BOARD_ID "{board_id}"' in config
+    # Calibration survives power-off there: the flash store is compiled in and switched on.
+    assert {"port_arduino_flash.cpp", "tinyml_store.c"} <= files
+    assert re.search(r"#define TINYML_STORE\b", config) and board.store == "flash"
 
 
 def test_emulated_project_uses_the_local_platform_and_linker_budget(tmp_path):
@@ -57,3 +61,15 @@ def test_build_id_is_a_hash_of_the_sources(tmp_path):
     assert first == second and len(first) == 12
     assert first != other
     assert f'"{first}"' in (tmp_path / "a" / "src" / "tinyml_config.h").read_text()
+
+
+def test_only_boards_with_a_store_port_keep_calibration_through_power_off(tmp_path):
+    """A store port defines TINYML_STORE; emulated boards keep calibration in RAM."""
+    stores = {b: load_board(b).store for b in ("megaatmega2560", "esp32dev", "nano33ble", "rpipico",
+                                                "emu-cortex-m4", "emu-arduino-mega", "native")}
+    assert stores == {"megaatmega2560": "eeprom", "esp32dev": "flash", "nano33ble": "flash", "rpipico": "flash",
+                      "emu-cortex-m4": None, "emu-arduino-mega": None, "native": None}
+    for board_id, store in stores.items():
+        assert ("TINYML_STORE" in load_board(board_id).defines) == (store is not None), board_id
+    render_project(load_board("emu-cortex-m4"), tmp_path)
+    assert "TINYML_STORE" not in (tmp_path / "src" / "tinyml_config.h").read_text()

@@ -36,6 +36,11 @@ class Timer:
         return float(self.per_tick)
 
 
+# Ports that keep one record through power-off (the vibration app's calibration), and what they
+# keep it in; a board with one gets TINYML_STORE defined.
+STORE_PORTS = {"avr_eeprom": "eeprom", "arduino_flash": "flash"}
+
+
 @dataclass(frozen=True)
 class Board:
     id: str
@@ -77,6 +82,12 @@ class Board:
             return round(per_tick * 1e12 / self.clock_hz)
         return round(per_tick * 1_000_000)  # us, emulated-us
 
+    @property
+    def store(self) -> str | None:
+        """Where the firmware keeps its calibration through power-off ("eeprom", "flash"), or
+        None: in RAM until reset."""
+        return next((STORE_PORTS[p] for p in self.ports if p in STORE_PORTS), None)
+
     def sensor_port(self, kind: str) -> str:
         """The sensors/ folder that reads `kind` (audio, motion); "replay" when the board has none."""
         return self.sensors_by_input.get(kind, "replay")
@@ -116,7 +127,8 @@ def _parse(path: Path) -> Board:
             ports=tuple(firmware["ports"]),
             size_tool=firmware["size_tool"],
             timer=Timer(**firmware["timer"]),
-            defines=dict(firmware.get("defines", {})),
+            defines={**({"TINYML_STORE": "1"} if set(firmware["ports"]) & set(STORE_PORTS) else {}),
+                     **firmware.get("defines", {})},
             usb_ids=tuple(i.lower() for i in raw.get("usb_ids", ())),  # as pyserial's, lower case
             sensors_by_input=dict(firmware.get("sensors", {})),
         )

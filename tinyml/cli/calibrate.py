@@ -49,9 +49,10 @@ def command(run_dir: Path | None, port: str | None, recording: Path | None, seco
 
     With --port the board does the work (its front-end, its model, its scores) on its own
     sensor, or on --recording sent to it, and keeps the result: in EEPROM on an Arduino Mega,
-    in RAM until reset or power-off elsewhere. `tinyml info` shows it. Without --port the host does the same with the
-    bit-identical Python front-end and TFLM, for --run and --recording, and prints the
-    calibrate() call for an exported Arduino library.
+    in flash on the Nano 33 BLE, ESP32 and Pico, in RAM until reset on emulated boards.
+    `tinyml info` shows it. Without --port the host does the same with the bit-identical
+    Python front-end and TFLM, for --run and --recording, and prints the calibrate() call for
+    an exported Arduino library.
 
     \b
     Examples:
@@ -104,8 +105,8 @@ def command(run_dir: Path | None, port: str | None, recording: Path | None, seco
                 source = f"{len(frames) / rate:.4g} s of the board's sensor"
             cal = calibrate_on_device(device, raw.astype(np.int16), false_alarm_rate, source,
                                       progress=not no_progress)
-        where = (f"on the board at {port}, stored in its EEPROM (kept through resets and power-off)"
-                 if info.get("calibration") == "eeprom" else
+        store = {"eeprom": "EEPROM", "flash": "flash"}.get(info.get("calibration", ""))
+        where = (f"on the board at {port}, stored in its {store} (kept through resets and power-off)" if store else
                  f"on the board at {port}, kept in its RAM (until reset or power-off: calibrate again then)")
     click.echo(f"calibrated {where}: {cal.windows} windows ({cal.source}), threshold {cal.threshold:.6g} "
                f"for {false_alarm_rate:g} false alarms")

@@ -345,7 +345,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             info["classifier"] = classifier.model_hash[:16]
         info["threshold"] = f"{threshold:.6g}"
         info["axes"], info["window"] = str(spec.axes), str(spec.window)
-        info["calibration"] = "eeprom" if board is not None and "avr_eeprom" in board.ports else "ram"
+        info["calibration"] = (board.store if board is not None else None) or "ram"
         channels = spec.axes  # of a replayed recording
     info["raw_bytes"] = str(int(np.prod(raw_shape)) * 2)
     info["input_bytes"] = str(compiled.input_bytes)
