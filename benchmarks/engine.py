@@ -6,7 +6,9 @@ here first as `tinyml train` trains them, seeded, so they are the models `tinyml
 Each model runs on both emulated cores; where ../shared/anchors/ holds a TFLM + CMSIS-NN
 firmware for the same model (same sha256), that firmware runs on the same QEMU in the same run
 and the ratios ours / theirs are recorded: m4_vs_cmsis_nn, m55_vs_cmsis_nn (instructions),
-arena_vs_tflm (our arena / TFLM's smallest working arena).
+arena_vs_tflm (our arena / TFLM's smallest working arena) and *_code_vs_cmsis_nn (our
+kernels and generated code / TFLM's and CMSIS-NN's code in the anchor). Each model is built
+twice: for speed, and with --optimize memory (row bands), whose extra instructions are recorded.
 
 Method: QEMU with -icount shift=0 executes one instruction per virtual nanosecond; our bench
 firmware reads the MPS2/MPS3 FPGAIO counter around model_invoke() and calibrates it with a
@@ -95,13 +97,8 @@ def measure(path: Path, work: Path, anchors: bool = True) -> dict:
     inputs = np.concatenate([check_vector(shape)[None],
                              rng.integers(-128, 128, size=(RANDOM_INPUTS, *shape), dtype=np.int8)])
     expected = tflm.run(inputs)
-    runs = {}
-    for core, board_id in BOARDS.items():
-        run = run_on_board(path, load_board(board_id), inputs, work / board_id)
-        if not np.array_equal(run.outputs, expected):
-            raise TinymlError(f"{path.name} on {board_id}: outputs differ from TFLM; "
-                              "no figure recorded")
-        runs[core] = run
+    runs = {core: _run(path, board_id, inputs, expected, work / board_id, "speed")
+            for core, board_id in BOARDS.items()}
     m4, m55 = runs["m4"], runs["m55"]
     m4_instr = int(statistics.median(m4.instructions))
     m55_instr = int(statistics.median(m55.instructions))
@@ -111,9 +108,8 @@ def measure(path: Path, work: Path, anchors: bool = True) -> dict:
         "m55_instructions": m55_instr,
         "m4_instr_per_mac": round(m4_instr / m4.compiled.macs, 3),
         "m55_instr_per_mac": round(m55_instr / m55.compiled.macs, 3),
-        "arena_bytes": m4.compiled.arena_bytes,
+        "speed_arena_bytes": m4.compiled.arena_bytes,
         "tflm_arena_bytes": tflm_arena,
-        "arena_vs_tflm": round(m4.compiled.arena_bytes / tflm_arena, 3),
         "code_bytes": m4.kernel_code_bytes + m4.model_code_bytes,
         "kernel_code_bytes": m4.kernel_code_bytes,
         "generated_code_bytes": m4.model_code_bytes,
@@ -122,6 +118,23 @@ def measure(path: Path, work: Path, anchors: bool = True) -> dict:
         "macs": m4.compiled.macs,
         "bit_exact_with_tflm": True,
     }
+    # --optimize memory: row bands where they shrink the arena, and what they cost.
+    small = {core: _run(path, board_id, inputs, expected, work / f"{board_id}-memory", "memory")
+             for core, board_id in BOARDS.items()}
+    bands = small["m4"].compiled.bands
+    result.update({
+        "arena_bytes": small["m4"].compiled.arena_bytes,
+        "arena_vs_tflm": round(small["m4"].compiled.arena_bytes / tflm_arena, 3),
+        "speed_arena_vs_tflm": round(m4.compiled.arena_bytes / tflm_arena, 3),
+        "memory_bands": bands,
+        "memory_m4_instructions": int(statistics.median(small["m4"].instructions)),
+        "memory_m55_instructions": int(statistics.median(small["m55"].instructions)),
+        "memory_code_bytes": small["m4"].kernel_code_bytes + small["m4"].model_code_bytes,
+        "memory_m55_code_bytes": small["m55"].kernel_code_bytes + small["m55"].model_code_bytes,
+    })
+    for core in BOARDS:
+        extra = result[f"memory_{core}_instructions"] - result[f"{core}_instructions"]
+        result[f"memory_extra_instructions_{core}"] = extra
     for core, run in runs.items():
         elf = anchor_for(path, core) if anchors else None
         if elf is None:
@@ -135,7 +148,29 @@ def measure(path: Path, work: Path, anchors: bool = True) -> dict:
         result[f"cmsis_nn_{core}_arena_used"] = anchor["arena_used"]
         ratio = result[f"{core}_instructions"] / anchor["instructions"]
         result[f"{core}_vs_cmsis_nn"] = round(ratio, 3)
+        runtime = _anchor_runtime_bytes(elf)
+        if runtime:
+            code = "code_bytes" if core == "m4" else "m55_code_bytes"
+            result[f"cmsis_nn_{core}_code_bytes"] = runtime
+            result[f"{core}_code_vs_cmsis_nn"] = round(result[code] / runtime, 3)
+            result[f"memory_{core}_code_vs_cmsis_nn"] = round(result[f"memory_{code}"] / runtime, 3)
     return result
+
+
+def _run(path: Path, board_id: str, inputs: np.ndarray, expected: np.ndarray, work: Path, optimize: str):
+    """One model on one emulated core, its outputs checked against TFLM's before anything counts."""
+    run = run_on_board(path, load_board(board_id), inputs, work, optimize=optimize)
+    if not np.array_equal(run.outputs, expected):
+        raise TinymlError(f"{path.name} on {board_id} (--optimize {optimize}): outputs differ from "
+                          "TFLM; no figure recorded")
+    return run
+
+
+def _anchor_runtime_bytes(elf: Path) -> int | None:
+    """The flash that TFLM and CMSIS-NN's code take in the anchor firmware (anchors.json's
+    tflm_cmsis_nn_flash_bytes: runtime and kernels, without the model and start-up)."""
+    anchors = json.loads((ANCHORS / "anchors.json").read_text()).get("anchors", {})
+    return anchors.get(elf.stem, {}).get("tflm_cmsis_nn_flash_bytes")
 
 
 def _models(args: argparse.Namespace, work: Path) -> dict[str, Path]:
@@ -215,7 +250,12 @@ def main(argv: list[str] | None = None) -> int:
         "anchors of ../shared/anchors/ run on the same QEMU in the same run (instructions per "
         "Invoke() and arena_used as they print them); *_vs_cmsis_nn = ours / theirs; "
         "arena_vs_tflm = arena_bytes / tflm_arena_bytes (TFLM's smallest working arena, host "
-        "build). MLPerf models keyed by file stem; tinyml_kws and tinyml_vibration are the "
+        "build). arena_bytes and arena_vs_tflm are with `tinyml compile --optimize memory` (row "
+        "bands where they shrink the arena; memory_bands of them), speed_arena_* without; "
+        "memory_*_instructions are that build's, memory_extra_instructions_* what it costs over "
+        "the speed build (whose instructions are m4_instructions, m55_instructions). "
+        "*_code_vs_cmsis_nn = our kernels + generated code / the anchor's TFLM + CMSIS-NN code "
+        "(anchors.json tflm_cmsis_nn_flash_bytes), memory_* for the memory build. MLPerf models keyed by file stem; tinyml_kws and tinyml_vibration are the "
         "default models of `tinyml train`. Each run replaces the entries of the models it "
         "measured and keeps the others.")
     write_results("engine", results)

@@ -36,12 +36,12 @@ CUT_SAMPLES = {"pretrainedResnet_large_int8": 12}
 def compiled(engine_model, tmp_path_factory):
     cache = {}
 
-    def get(name: str, narrow: bool = True):
-        if (name, narrow) not in cache:
+    def get(name: str, narrow: bool = True, optimize: str = "speed"):
+        if (name, narrow, optimize) not in cache:
             result = compile_model(engine_model(name), tmp_path_factory.mktemp(name), name="model",
-                                   narrow_requant=narrow)
-            cache[name, narrow] = (result, build_host_runner(result))
-        return cache[name, narrow]
+                                   narrow_requant=narrow, optimize=optimize)
+            cache[name, narrow, optimize] = (result, build_host_runner(result))
+        return cache[name, narrow, optimize]
 
     return get
 
@@ -80,17 +80,21 @@ def test_bit_exact_with_tflm_on_random_and_edge_inputs(name, narrow, compiled, e
     assert problem is None, problem
 
 
-@pytest.mark.parametrize("name", [m for m in ENGINE_MODELS if not str(m).startswith("mean_")])
-def test_every_intermediate_tensor_is_bit_exact_with_tflm(name, engine_model, tmp_path):
+@pytest.mark.parametrize("name,optimize", [
+    *[(m, "speed") for m in ZOO_MODELS if not m.startswith("mean_")],
+    *[pytest.param(stem, "speed", marks=with_shared("mlperf-tiny", f"{stem}.tflite")) for stem in MLPERF_MODELS],
+    *[(m, "memory") for m in ("residual_net", "conv_zoo", "vector_edges")]])
+def test_every_intermediate_tensor_is_bit_exact_with_tflm(name, optimize, engine_model, tmp_path):
     """The model cut after each operator: that operator's output, byte for byte, on inputs
-    that make it vary (a constant intermediate tensor would test nothing)."""
+    that make it vary (a constant intermediate tensor would test nothing). With --optimize
+    memory each cut inside a run of convolutions ends a row band there: every band prefix."""
     cuts = model_zoo.cut_after_each_operator(engine_model(name))
     inputs = sample_inputs(TflmModel(engine_model(name)), CUT_SAMPLES.get(name, 40))
 
     def check(cut):
         index, opcode, model = cut
         reference = TflmModel(model).run(inputs)
-        result = compile_model(model, tmp_path / f"op{index}", name="model")
+        result = compile_model(model, tmp_path / f"op{index}", name="model", optimize=optimize)
         problem = first_difference(run_host(build_host_runner(result), inputs, result.output_bytes),
                                    reference)
         varied = len({row.tobytes() for row in reference})
@@ -123,6 +127,38 @@ def test_static_arena_beats_tflm(name, bound, compiled, engine_model):
     result, _ = compiled(name)
     tflm_arena = TFLM_ARENA.get(name) or minimal_arena(engine_model(name))
     assert result.arena_bytes / tflm_arena <= bound, (result.arena_bytes, tflm_arena)
+
+
+BAND_MODELS = ["residual_net", "conv_zoo", "block_edges", "vector_edges"] + [
+    pytest.param(stem, marks=with_shared("mlperf-tiny", f"{stem}.tflite"))
+    for stem in ("pretrainedResnet_quant", "vww_96_int8", "pretrainedResnet_large_int8")]
+# TFLM's arena for each MLPerf Tiny image model (minimal_arena; also ../shared/anchors' figures).
+TFLM_IMAGE_ARENA = {"pretrainedResnet_quant": 55984, "vww_96_int8": 103672, "pretrainedResnet_large_int8": 133744}
+
+
+@pytest.mark.parametrize("name", BAND_MODELS)
+def test_row_bands_are_bit_exact_with_a_smaller_arena(name, compiled, engine_model):
+    """--optimize memory: runs of convolutions computed a few rows at a time give TFLM's bytes,
+    in a smaller arena; MLPerf Tiny's image models in at most half of TFLM's."""
+    fast, _ = compiled(name)
+    small, runner = compiled(name, optimize="memory")
+    assert small.bands >= 1 and small.arena_bytes < fast.arena_bytes
+    tflm = TflmModel(engine_model(name))
+    inputs = sample_inputs(tflm, SAMPLES.get(name, 300) // 3)
+    problem = first_difference(run_host(runner, inputs, small.output_bytes), tflm.run(inputs))
+    assert problem is None, problem
+    if name in TFLM_IMAGE_ARENA or name == "residual_net":  # ResNet-8's shapes, made here
+        tflm_arena = TFLM_IMAGE_ARENA.get(name) or minimal_arena(engine_model(name))
+        assert small.arena_bytes <= 0.5 * tflm_arena, (small.arena_bytes, tflm_arena)
+
+
+@pytest.mark.parametrize("name", ["ds_cnn_kws", "ad_autoencoder"])
+def test_models_that_bands_cannot_shrink_compile_as_for_speed(name, compiled):
+    """No band saves anything there (KWS's largest tensors already run in place): the same C."""
+    fast, _ = compiled(name)
+    small, _ = compiled(name, optimize="memory")
+    assert small.bands == 0 and small.arena_bytes == fast.arena_bytes
+    assert (small.out_dir / "model.c").read_text() == (fast.out_dir / "model.c").read_text()
 
 
 @pytest.mark.parametrize("name", [
@@ -193,6 +229,14 @@ def test_generated_c_compiles_warning_free_for_cortex_m(name, target, compiled, 
     result, _ = compiled(name)
     done = cross_compile(result, target, tmp_path)
     assert "warning" not in done.stderr
+
+
+@pytest.mark.parametrize("target", ["cortex-m0plus", "cortex-m4", "cortex-m55", "avr"])
+@pytest.mark.parametrize("name", ["residual_net", "vector_edges"])
+def test_row_bands_compile_warning_free_everywhere(name, target, compiled, tmp_path):
+    result, _ = compiled(name, optimize="memory")
+    assert result.bands >= 1
+    assert "warning" not in cross_compile(result, target, tmp_path).stderr
 
 
 def test_dense_model_fits_an_arduino_mega(zoo_model, tmp_path):
@@ -286,3 +330,24 @@ def test_cli_compile_reports_figures_and_errors(tmp_path, compiled, zoo_model):
                          capture_output=True, text=True, timeout=120)
     assert err.returncode == 1 and "Traceback" not in err.stderr
     assert err.stderr.startswith(f"Error: {bad}:")
+
+
+def test_cli_optimize_memory_names_the_bands(tmp_path, compiled, zoo_model):
+    """`--optimize memory` says how many runs of operators went into row bands and marks their
+    layers; the API refuses an optimisation it does not know, in words."""
+    import subprocess
+    import sys
+
+    from tinyml.compile import compile_model
+    from tinyml.errors import TinymlError
+
+    result, _ = compiled("residual_net", optimize="memory")
+    model = tmp_path / "residual_net.tflite"
+    model.write_bytes(zoo_model("residual_net"))
+    ok = subprocess.run([sys.executable, "-m", "tinyml", "compile", str(model), "-o", str(tmp_path / "r"),
+                         "--optimize", "memory", "--layers"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert f"arena   {result.arena_bytes:,} bytes (1 run of operators in row bands)" in ok.stdout
+    assert ok.stdout.count(" in rows") == sum(layer.in_band for layer in result.layers) == 8
+    with pytest.raises(TinymlError, match="optimize for 'size'. choose speed or memory"):
+        compile_model(model, tmp_path / "s", optimize="size")

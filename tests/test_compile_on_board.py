@@ -74,12 +74,13 @@ def check_vector_path(run, work_dir: Path) -> None:
             assert (function in counts) == (run.board == "emu-cortex-m4"), (opcode, function)
 
 
-def check(model, board_id, tmp_path, count=3, profile=False, narrow_requant=True, build_flags=""):
+def check(model, board_id, tmp_path, count=3, profile=False, narrow_requant=True, build_flags="",
+          optimize="speed"):
     tflm = TflmModel(model)
     shape = tuple(tflm.input["shape"][1:])
     inputs = np.random.default_rng(11).integers(-128, 128, size=(count, *shape), dtype=np.int8)
     run = run_on_board(model, load_board(board_id), inputs, tmp_path, profile=profile,
-                       narrow_requant=narrow_requant, build_flags=build_flags)
+                       narrow_requant=narrow_requant, build_flags=build_flags, optimize=optimize)
     assert np.array_equal(run.outputs, tflm.run(inputs))
     return run
 
@@ -151,6 +152,21 @@ def test_every_model_is_bit_exact_on_both_cores(model_name, board_id, engine_mod
     if model_name == "ad01_int8":  # TFLM + CMSIS-NN: 0.583 M on the M4, 0.150 M on the M55
         bound = {"emu-cortex-m4": 450_000, "emu-cortex-m55": 130_000}[board_id]
         assert max(run.instructions) <= bound
+
+
+BAND_MODELS = ["residual_net", "conv_zoo", "block_edges", "vector_edges"] + [
+    pytest.param(stem, marks=with_shared("mlperf-tiny", f"{stem}.tflite"))
+    for stem in ["pretrainedResnet_quant", "vww_96_int8", "pretrainedResnet_large_int8"]]
+
+
+@pytest.mark.parametrize("board_id", BOARDS)
+@pytest.mark.parametrize("model_name", BAND_MODELS)
+def test_row_bands_are_bit_exact_on_both_cores(model_name, board_id, engine_model, tmp_path):
+    """--optimize memory: the kernels' DSP and Helium paths called on bands of rows (their
+    height and padding those of the band) give TFLM's bytes, with a smaller arena."""
+    run = check(engine_model(model_name), board_id, tmp_path, optimize="memory")
+    assert run.compiled.bands >= 1 and any(layer.in_band for layer in run.compiled.layers)
+    check_vector_path(run, tmp_path)
 
 
 @pytest.mark.parametrize("model_name", ["vector_edges", "block_edges", "conv_zoo"])

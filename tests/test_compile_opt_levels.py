@@ -1,7 +1,7 @@
 """The generated C compiles warning-free at every optimisation level on every core we support,
 and the debug builds users make first still give TFLM's bytes.
 
--O0 is the hard case for tm_gemm.h's inline assembly: no value stays in a register between
+-O0 is the hard case for tm_gemm.c's inline assembly: no value stays in a register between
 statements and r7 is the frame pointer, so the asm's operands compete for fewer registers.
 The kernel files are the same in every model's folder: each (core, level) compiles them once
 and each model's generated C once, with -c, two compilers at a time.

@@ -13,6 +13,7 @@ import numpy as np
 
 from tinyml.errors import TinymlError
 from tinyml.tflite.model import Model
+from tinyml.compile.bands import row_bytes, window
 from tinyml.compile.ops import Call
 from tinyml.compile.planner import Plan
 from tinyml.tools.fs import atomic_folder
@@ -150,7 +151,7 @@ void {prefix}_invoke(void);
 
 #include "tm_kernels.h"
 #include "tm_math.h"
-
+{'#include "tm_band.h"' + chr(10) if plan.bands else ""}
 {_arena(prefix, plan.arena_bytes, shared is not None)}
 
 /* Build with -DTM_PROFILE and define tm_profile_op() to time each operator. */
@@ -163,7 +164,9 @@ void tm_profile_op(int op, int end);
 
 """]
     body = []
-    for call in calls:
+    band_at = {band.first: band for band in plan.bands}
+    in_band = {i for band in plan.bands for i in band.ops()}
+    for i, call in enumerate(calls):
         op = call.op
         if call.function is None:
             body.append(f"    /* #{op.index} {op.opcode}: aliases its input, no code */\n")
@@ -175,24 +178,12 @@ void tm_profile_op(int op, int end);
         if call.requant:
             m, s = call.requant
             parts.append(f"static const tm_requant_t {tag}_requant = {{{tag}_{m}, {tag}_{s}}};\n")
-        args = [f"&{tag}_params"]
-        if call.requant:
-            args.append(f"&{tag}_requant")
-        for arg in call.args:
-            kind = arg[0]
-            if kind == "in":
-                args.append(f"AT({plan.offsets[op.inputs[arg[1]]]})")
-            elif kind == "out":
-                args.append(f"AT({plan.offsets[op.outputs[arg[1]]]})")
-            elif kind == "const":
-                args.append(f"{tag}_{arg[1]}")
-            elif kind == "scratch":
-                args.append(f"AT({plan.scratch[op.index]})")
-            elif kind == "scratch16":
-                args.append(f"(int16_t *)(void *)AT({plan.scratch[op.index]})")
-            else:
-                args.append("0")
         parts.append("\n")
+        if i in band_at:
+            body.append(_band(model, calls, plan, band_at[i], prefix))
+        if i in in_band:
+            continue
+        args = _kernel_args(call, plan, tag, f"&{tag}_params", lambda kind, t: f"AT({plan.offsets[t]})")
         body.append(f"    /* #{op.index} {op.opcode}, {call.macs} MACs */\n"
                     f"    PROFILE({op.index}, 0);\n"
                     f"    {call.function}({', '.join(args)});\n"
@@ -215,6 +206,80 @@ void {prefix}_invoke(void)
     contents.update((src.name, src) for src in KERNEL_FILES)
     contents.update(shared or {})
     return write_output(out_dir, contents)
+
+
+def _kernel_args(call: Call, plan: Plan, tag: str, params: str, tensor_at) -> list[str]:
+    """A kernel call's arguments: params, requantization, then call.args in order, where
+    tensor_at("in" or "out", tensor index) is the C address of an activation."""
+    args = [params] + ([f"&{tag}_requant"] if call.requant else [])
+    for arg in call.args:
+        kind = arg[0]
+        if kind == "in":
+            args.append(tensor_at(kind, call.op.inputs[arg[1]]))
+        elif kind == "out":
+            args.append(tensor_at(kind, call.op.outputs[arg[1]]))
+        elif kind == "const":
+            args.append(f"{tag}_{arg[1]}")
+        elif kind == "scratch":
+            args.append(f"AT({plan.scratch[call.op.index]})")
+        elif kind == "scratch16":
+            args.append(f"(int16_t *)(void *)AT({plan.scratch[call.op.index]})")
+        else:
+            args.append("0")
+    return args
+
+
+def _table(name: str, table: list[list[int]]) -> str:
+    rows = ",\n            ".join("{" + ", ".join(map(str, row)) + "}" for row in table)
+    return (f"        static const int16_t {name}[{len(table)}][{len(table[0])}] = {{\n"
+            f"            {rows}\n        }};\n")
+
+
+def _band(model: Model, calls: list[Call], plan: Plan, band, prefix: str) -> str:
+    """The C of one row band: its schedule as tables, and a loop that replays it (bands.py)."""
+    ops = [calls[i] for i in band.ops()]
+    internal = list(band.held)
+    slot = {t: m for m, t in enumerate(internal)}
+    producer = {call.op.outputs[0]: j for j, call in enumerate(ops)}
+
+    def rows_of(t: int, first_row: str) -> str:
+        """The arena address of tensor t's row `first_row`, wherever its buffer starts."""
+        base = f" - base[step][{slot[t]}]" if t in slot else ""
+        return f"AT({plan.offsets[t]}) + (int32_t)({first_row}{base}) * {row_bytes(model, t)}"
+
+    held = ", ".join(f"#{producer[t] + band.first}'s output {band.held[t]} of {model.tensor(t).shape[1]} rows"
+                     for t in internal)
+    lines = [f"    /* #{band.first}-#{band.last} in {band.steps} steps of rows (--optimize memory): "
+             f"{held}; profiled as #{band.first} */\n",
+             f"    PROFILE({band.first}, 0);\n    {{\n",
+             _table("rows", band.rows), _table("base", [[band.base[t][k] for t in internal]
+                                                        for k in range(band.steps)]),
+             f"        int16_t done[{len(ops)}] = {{0}};\n        int step;\n",
+             f"        for (step = 0; step < {band.steps}; ++step) {{\n"]
+    for t in internal:
+        m = slot[t]
+        lines.append(f"            if (step > 0) {{\n                tm_band_slide(AT({plan.offsets[t]}), "
+                     f"{row_bytes(model, t)}, base[step - 1][{m}], base[step][{m}], done[{producer[t]}]);\n"
+                     "            }\n")
+    for j, call in enumerate(ops):
+        tag = f"{prefix}_op{call.op.index}"
+        if call.function == "tm_add_s8":
+            set_rows = (f"                p.size = (uint32_t)(rows[step][{j}] - done[{j}]) * "
+                        f"{row_bytes(model, call.op.outputs[0])}u;\n")
+            first_row = f"done[{j}]"
+        else:
+            w = window(call)
+            set_rows = (f"                const int32_t top = tm_band_rows(done[{j}], rows[step][{j}], {w.extent}, "
+                        f"{w.stride}, &p.in_h, &p.pad_h, &p.out_h);\n")
+            first_row = "top"
+        args = _kernel_args(call, plan, tag, "&p", lambda kind, t, j=j, first_row=first_row:
+                            rows_of(t, first_row if kind == "in" else f"done[{j}]"))
+        lines.append(f"            if (rows[step][{j}] > done[{j}]) {{ /* #{call.op.index} {call.op.opcode} */\n"
+                     f"                {call.params_type} p = {tag}_params;\n{set_rows}"
+                     f"                {call.function}({', '.join(args)});\n"
+                     f"                done[{j}] = rows[step][{j}];\n            }}\n")
+    lines.append(f"        }}\n    }}\n    PROFILE({band.first}, 1);\n")
+    return "".join(lines)
 
 
 def _arena(prefix: str, arena_bytes: int, shared: bool) -> str:

@@ -12,7 +12,7 @@ from tinyml.compile import codegen
 from tinyml.tflite.model import Model, op_macs, read_tflite
 from tinyml.compile.ops import Call, CompileError, lower
 from tinyml.compile.ops.base import INT8_RECIPE
-from tinyml.compile.planner import Plan, plan_memory
+from tinyml.compile.planner import Plan, plan_memory, plan_smallest
 from tinyml.errors import TinymlError
 
 
@@ -25,6 +25,7 @@ class LayerInfo:
     macs: int
     arena_offset: int
     in_place: bool
+    in_band: bool = False   # computed a few rows at a time (--optimize memory)
 
 
 @dataclass
@@ -39,6 +40,7 @@ class CompileResult:
     input_bytes: int = 0
     output_bytes: int = 0
     layers: list[LayerInfo] = field(default_factory=list)
+    bands: int = 0  # runs of operators computed a few rows at a time (--optimize memory)
 
 
 def _check_io(model: Model) -> None:
@@ -52,31 +54,39 @@ def _check_io(model: Model) -> None:
                                f"full-integer models with int8 input and output. {INT8_RECIPE}")
 
 
-def compile_models(models: dict[str, str | Path | bytes], out_dir: str | Path) -> list[CompileResult]:
+OPTIMIZE = ("speed", "memory")
+
+
+def compile_models(models: dict[str, str | Path | bytes], out_dir: str | Path,
+                   optimize: str = "speed") -> list[CompileResult]:
     """Compiles several int8 models ({C prefix: .tflite}) into one folder with one kernel library
     and one arena (tm_shared_arena.c) as large as the largest model's plan: for models that
     never run at the same time, such as an anomaly model and the classifier run after an alarm."""
     if len(set(n.lower() for n in models)) != len(models) or not models:
         raise TinymlError(f"give each model its own name (--name), not {', '.join(models) or 'none'}")
-    planned = {name: _plan(source, name, True) for name, source in models.items()}
+    planned = {name: _plan(source, name, True, optimize) for name, source in models.items()}
     arena = max(p[3].arena_bytes for p in planned.values())
     shared = codegen.shared_arena_files(arena, list(models))
     return [_write(*planned[name], Path(out_dir), shared) for name in models]
 
 
 def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str = "model",
-                  narrow_requant: bool = True) -> CompileResult:
+                  narrow_requant: bool = True, optimize: str = "speed") -> CompileResult:
     """Compiles an int8 .tflite into C sources in out_dir. Raises ModelError/CompileError for
     the model, TinymlError for the name and the output folder (which is written all or nothing).
 
+    optimize="memory" computes runs of convolutions a few rows at a time where that makes the
+    arena smaller (row bands, tinyml.compile.bands), for a few more instructions; "speed" never.
     narrow_requant=False keeps every layer on the general output stage, even where the
     accumulator bound proves the short one exact (tests use it to check both paths).
     """
-    return _write(*_plan(model_path, name, narrow_requant), Path(out_dir))
+    return _write(*_plan(model_path, name, narrow_requant, optimize), Path(out_dir))
 
 
-def _plan(model_path, name: str, narrow_requant: bool):
+def _plan(model_path, name: str, narrow_requant: bool, optimize: str):
     """(name, model, calls, arena plan, sha256) of one model, before anything is written."""
+    if optimize not in OPTIMIZE:
+        raise TinymlError(f"optimize for {optimize!r}? choose {' or '.join(OPTIMIZE)}")
     name = codegen.c_prefix(name)  # before anything is read or written
     model = read_tflite(model_path)  # first: it names a missing, folder or unreadable path
     raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
@@ -88,20 +98,22 @@ def _plan(model_path, name: str, narrow_requant: bool):
         for call in calls:
             if "narrow_acc" in call.params:
                 call.params["narrow_acc"] = 0
-    return name, model, calls, plan_memory(model, calls), hashlib.sha256(raw).hexdigest()
+    plan = plan_smallest(model, calls) if optimize == "memory" else plan_memory(model, calls)
+    return name, model, calls, plan, hashlib.sha256(raw).hexdigest()
 
 
 def _write(name: str, model: Model, calls: list[Call], plan: Plan, model_hash: str, out_dir: Path,
            shared: dict[str, str] | None = None) -> CompileResult:
     files = codegen.generate(model, calls, plan, out_dir, name, model_hash, shared)
     weights = sum(c.values.nbytes for call in calls for c in call.constants)
+    in_band = {i for band in plan.bands for i in band.ops()}
     layers = [LayerInfo(c.op.index, c.op.opcode, c.function or "(alias)",
                         model.tensor(c.op.outputs[0]).shape, c.macs,
-                        plan.offsets[c.op.outputs[0]], c.op.index in plan.inplace_ops)
-              for c in calls]
+                        plan.offsets[c.op.outputs[0]], c.op.index in plan.inplace_ops, i in in_band)
+              for i, c in enumerate(calls)]
     return CompileResult(name=name, out_dir=Path(out_dir), files=files,
                          arena_bytes=plan.arena_bytes, weights_bytes=weights,
                          macs=sum(c.macs for c in calls), model_hash=model_hash,
                          input_bytes=int(np.prod(model.tensor(model.inputs[0]).shape)),
                          output_bytes=int(np.prod(model.tensor(model.outputs[0]).shape)),
-                         layers=layers)
+                         layers=layers, bands=len(plan.bands))

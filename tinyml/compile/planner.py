@@ -5,6 +5,11 @@ and an in-place operator's output reuses its input's bytes when nothing later re
 input. Buffers are then placed greedily, largest first, at the lowest offset that overlaps no
 buffer alive at the same time (TFLM's greedy planner does the same with more bookkeeping).
 A kernel's scratch is a buffer alive during its own operator only.
+
+Row bands (tinyml.compile.bands) change three things: a tensor between a band's operators is a
+buffer of the rows it holds, alive for the whole band; what goes into or out of a band is alive
+for the whole band (the band reads and writes it a few rows at a time); and the band's operators
+share one scratch, never run in place.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tinyml.tflite.model import Model
+from tinyml.compile.bands import MAX_BAND_OPS, Band, plan_band, row_bytes
 from tinyml.compile.ops import Call
 
 ALIGN = 4
@@ -37,10 +43,12 @@ class Plan:
     scratch: dict[int, int]           # operator index -> scratch offset
     buffers: list[Buffer] = field(default_factory=list)
     inplace_ops: list[int] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)
 
 
-def plan_memory(model: Model, calls: list[Call]) -> Plan:
+def plan_memory(model: Model, calls: list[Call], bands: list[Band] = ()) -> Plan:
     n_ops = len(calls)
+    band_of = {i: band for band in bands for i in band.ops()}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     for t in model.inputs:
@@ -53,6 +61,16 @@ def plan_memory(model: Model, calls: list[Call]) -> Plan:
             first.setdefault(t, i)
     for t in model.outputs:
         last[t] = n_ops
+    held: dict[int, int] = {}
+    for band in bands:
+        for i in band.ops():
+            for t in calls[i].op.inputs:
+                if t in last:
+                    last[t] = max(last[t], band.last)
+            for t in calls[i].op.outputs:
+                first[t] = min(first[t], band.first)
+        for t, rows in band.held.items():
+            held[t] = rows * row_bytes(model, t)
 
     # Union-find over tensors that share a buffer.
     parent: dict[int, int] = {t: t for t in first}
@@ -63,15 +81,24 @@ def plan_memory(model: Model, calls: list[Call]) -> Plan:
             t = parent[t]
         return t
 
+    # A band's output lives from the band's start: a larger tensor run in place on it later
+    # would make its buffer that large for the whole band. Its group keeps its size.
+    cap = {call.op.outputs[0]: model.tensor(call.op.outputs[0]).nbytes
+           for band in bands for call in calls[band.first:band.last + 1]}
     inplace_ops = []
     for i, call in enumerate(calls):
         out = call.op.outputs[0]
         share = call.alias_input if call.alias_input is not None else call.inplace_input
-        if share is None:
+        if share is None or i in band_of:
             continue
         src = call.op.inputs[share]
+        limit = cap.get(find(src))
+        if limit is not None and model.tensor(out).nbytes > limit:
+            continue
         # In place needs the input dead after this op; an alias only shares read-only bytes.
         if call.alias_input is not None or (last.get(src) == i and src not in model.outputs):
+            if limit is not None:
+                cap[find(src)] = limit
             parent[find(out)] = find(src)
             if call.alias_input is None:
                 inplace_ops.append(i)
@@ -79,7 +106,7 @@ def plan_memory(model: Model, calls: list[Call]) -> Plan:
     groups: dict[int, Buffer] = {}
     for t in first:
         root = find(t)
-        size = _align(model.tensor(t).nbytes)
+        size = _align(held.get(t, model.tensor(t).nbytes))
         buf = groups.get(root)
         if buf is None:
             groups[root] = Buffer([t], size, first[t], last.get(t, first[t]))
@@ -90,8 +117,12 @@ def plan_memory(model: Model, calls: list[Call]) -> Plan:
             buf.last = max(buf.last, last.get(t, first[t]))
     buffers = list(groups.values())
     for i, call in enumerate(calls):
-        if call.scratch_bytes:
+        if call.scratch_bytes and i not in band_of:
             buffers.append(Buffer([-1 - i], _align(call.scratch_bytes), i, i))
+    for band in bands:
+        if band.scratch_bytes:
+            buffers.append(Buffer([-1 - i for i in band.ops() if calls[i].scratch_bytes],
+                                  _align(band.scratch_bytes), band.first, band.last))
 
     placed: list[Buffer] = []
     for buf in sorted(buffers, key=lambda b: (-b.size, b.first)):
@@ -114,4 +145,28 @@ def plan_memory(model: Model, calls: list[Call]) -> Plan:
                 scratch[-1 - t] = buf.offset
     arena = max((b.offset + b.size for b in placed), default=0)
     return Plan(arena_bytes=arena, offsets=offsets, scratch=scratch, buffers=placed,
-                inplace_ops=inplace_ops)
+                inplace_ops=inplace_ops, bands=list(bands))
+
+
+def plan_smallest(model: Model, calls: list[Call]) -> Plan:
+    """The plan with the row bands that make the arena smallest (--optimize memory), found
+    greedily: the band that shrinks the arena most (the shorter of two that shrink it
+    alike) is taken, then the next, until none shrinks it."""
+    best = plan_memory(model, calls)
+    while True:
+        taken = {i for band in best.bands for i in band.ops()}
+        found: tuple[int, int, Plan] | None = None
+        for a in range(len(calls)):
+            for b in range(a + 1, min(len(calls), a + MAX_BAND_OPS)):
+                if b in taken or a in taken:
+                    break
+                band = plan_band(model, calls, a, b)
+                if band is None:
+                    continue
+                plan = plan_memory(model, calls, best.bands + [band])
+                if plan.arena_bytes < best.arena_bytes and (
+                        found is None or (plan.arena_bytes, b - a) < found[:2]):
+                    found = (plan.arena_bytes, b - a, plan)
+        if found is None:
+            return best
+        best = found[2]

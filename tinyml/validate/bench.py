@@ -67,14 +67,15 @@ def _read_lines(url: str, deadline: float) -> list[str]:
 
 def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, work_dir: Path,
                  profile: bool = False, narrow_requant: bool = True,
-                 build_flags: str = "") -> BoardRun:
+                 build_flags: str = "", optimize: str = "speed") -> BoardRun:
     """Compiles `model`, builds the bench firmware for `board`, runs `inputs` through it.
 
     profile=True also times each operator (a function call around each: a few dozen
     instructions per operator added to the totals). build_flags go to the compiler after
-    the platform's own (an -O level, say)."""
+    the platform's own (an -O level, say); optimize is `tinyml compile --optimize`'s."""
     work_dir = Path(work_dir)
-    compiled = compile_model(model, work_dir / "model", name="model", narrow_requant=narrow_requant)
+    compiled = compile_model(model, work_dir / "model", name="model", narrow_requant=narrow_requant,
+                             optimize=optimize)
     extra: dict[str, str | Path] = {p.name: p for p in compiled.files}
     extra["bench_inputs.h"] = _inputs_header(np.asarray(inputs, dtype=np.int8))
     built = build_firmware(board, work_dir / "firmware", app="bench", parts=AppParts(files=extra),

@@ -42,14 +42,20 @@ def lower(model: Model, op: Operator) -> Call:
     constants = [Const("filter", "int8_t", w.data),
                  Const("bias", "int32_t", bias.astype(np.int32)),
                  Const("multiplier", "int32_t", mult), Const("shift", "int8_t", shift.astype(np.int8))]
-    plane_h = (out_h - 1) * o["stride_h"] + (k_h - 1) * o["dilation_h"] + 1
-    plane_w = (out_w - 1) * o["stride_w"] + (k_w - 1) * o["dilation_w"] + 1
     args = [("in", 0), ("const", "filter"), ("const", "bias"), ("out", 0), ("scratch16",)]
-    # dw_plane_bytes() in tm_depthwise_conv2d.c: the DSP path's int16 plane, or the Helium
-    # path's int8 plane (lines up to twice their length apart) and the three lanes a last
-    # vector may read past it; then the sums, and three more a last vector may write.
-    stride = max(o["stride_h"], o["stride_w"])
-    plane = max(4 * -(-plane_h * plane_w // 2), (2 * plane_h * plane_w + 3 * stride + 3) // 4 * 4)
     return Call(op, "tm_depthwise_conv2d_s8", "tm_conv_params_t", params, ("multiplier", "shift"),
                 args, constants, inplace_input=0 if multiplier == 1 else None,
-                scratch_bytes=plane + 4 * (out_h * out_w + 3))
+                scratch_bytes=scratch_bytes(params))
+
+
+def scratch_bytes(params: dict) -> int:
+    """The kernel's scratch for these params (out_h may be a row band's): dw_plane_bytes() in
+    tm_depthwise_conv2d.c, the DSP path's int16 plane or the Helium path's int8 plane (lines
+    up to twice their length apart) and the three lanes a last vector may read past it; then
+    one channel's window sums, and three more a last vector may write."""
+    p = params
+    plane_h = (p["out_h"] - 1) * p["stride_h"] + (p["filter_h"] - 1) * p["dilation_h"] + 1
+    plane_w = (p["out_w"] - 1) * p["stride_w"] + (p["filter_w"] - 1) * p["dilation_w"] + 1
+    stride = max(p["stride_h"], p["stride_w"])
+    plane = max(4 * -(-plane_h * plane_w // 2), (2 * plane_h * plane_w + 3 * stride + 3) // 4 * 4)
+    return plane + 4 * (p["out_h"] * p["out_w"] + 3)

@@ -4,7 +4,7 @@
  * so the kernel multiplies raw int8 values; padding is then the input zero point, which is
  * what TFLite's padding means. Each output pixel's patch is gathered into scratch; the DSP
  * and Helium paths gather four, lay them out as columns (widened to int16 on the DSP path)
- * and hand them to the shared matrix kernels (tm_gemm.h).
+ * and hand them to the shared matrix kernels (tm_gemm.c).
  *
  * Scratch: the patch work area (TM_COLS_BYTES(k) + k rounded up to 4 + 4 out_c bytes, k =
  * filter_h * filter_w * in_c), then, in place, the ring and the row below.

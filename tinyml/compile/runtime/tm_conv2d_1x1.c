@@ -5,7 +5,7 @@
  * so output may overwrite input in place: pixels run forwards when out_c <= in_c and
  * backwards otherwise, and no pixel is overwritten before it is read.
  * The DSP and Helium paths take four pixels at a time, copied (widened, on the DSP path) and
- * interleaved in scratch, through the shared matrix kernels (tm_gemm.h); their outputs go
+ * interleaved in scratch, through the shared matrix kernels (tm_gemm.c); their outputs go
  * straight to the output, as the inputs of all four are already in scratch. */
 #include "tm_kernels.h"
 #include "tm_math.h"

@@ -3,7 +3,7 @@
  * Freestanding C99, no malloc, no float. Every kernel computes exactly what TFLite Micro's
  * reference kernel computes, bit for bit; on Cortex-M cores with the DSP extension
  * (__ARM_FEATURE_DSP) the inner loops use SIMD intrinsics with the same results (and the
- * matrix kernel's inner step, tm_mac_group in tm_gemm.h, a few lines of assembly for LDRD),
+ * matrix kernel's inner step, tm_mac_group in tm_gemm.c, a few lines of assembly for LDRD),
  * and on cores with Helium (__ARM_FEATURE_MVE: Cortex-M55, M85) vector intrinsics from
  * arm_mve.h (tm_mve.h), again with the same results.
  * One operator per file; the shared arithmetic is in tm_math.h.
