@@ -28,7 +28,7 @@ def command(models: tuple[Path, ...], out: Path, names: tuple[str, ...], optimiz
     With --optimize memory, runs of convolutions, pooling and ADD that hold the largest tensors
     are computed a few rows at a time (row bands, MCUNetV2's patch-based inference with full-width
     patches: nothing is computed twice): the tensors between them are buffers of a few rows.
-    The image models of MLPerf Tiny need 25-30% less arena that way; the outputs are the same
+    The image models of MLPerf Tiny need 25-35% less arena that way; the outputs are the same
     bytes. Models where it saves nothing compile as with speed.
 
     Several models go into one folder with one kernel library and one shared arena

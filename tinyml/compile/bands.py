@@ -15,7 +15,7 @@ intermediate tensor), so what it computes is what was planned here and sized.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tinyml.compile.ops import Call
 from tinyml.compile.ops import depthwise_conv2d
@@ -54,7 +54,6 @@ class Band:
     held: dict[int, int]         # intermediate tensor -> rows its buffer holds
     base: dict[int, list[int]]   # intermediate tensor -> first row held during each step
     scratch_bytes: int           # one scratch for every operator of the band (they take turns)
-    max_rows: list[int] = field(default_factory=list)  # most output rows one call computes
 
     @property
     def steps(self) -> int:
@@ -100,7 +99,7 @@ def plan_band(model: Model, calls: list[Call], first: int, last: int) -> Band | 
     lo_prev = {t: 0 for t in internal}
     rows, base = [], {t: [] for t in internal}
     held = {t: 0 for t in internal}
-    max_rows = [0] * len(ops)
+    max_rows = [0] * len(ops)  # the most output rows one call computes (a depthwise's scratch)
     for k in range(1, n + 1):
         for j, t in enumerate(outputs):
             if j in sources:  # the band's inputs are whole: a row of the tallest source a step
@@ -135,7 +134,7 @@ def plan_band(model: Model, calls: list[Call], first: int, last: int) -> Band | 
             ring = ((p["pad_h"] + 1) * p["in_w"] * p["in_c"]
                     if call.function == "tm_conv2d_s8" and call.inplace_input is not None else 0)
             scratch = max(scratch, call.scratch_bytes - ring)
-    return Band(first, last, rows, held, base, scratch, max_rows)
+    return Band(first, last, rows, held, base, scratch)
 
 
 def row_bytes(model: Model, t: int) -> int:

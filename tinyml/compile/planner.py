@@ -48,7 +48,7 @@ class Plan:
 
 def plan_memory(model: Model, calls: list[Call], bands: list[Band] = ()) -> Plan:
     n_ops = len(calls)
-    band_of = {i: band for band in bands for i in band.ops()}
+    in_band = {i for band in bands for i in band.ops()}
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     for t in model.inputs:
@@ -89,7 +89,7 @@ def plan_memory(model: Model, calls: list[Call], bands: list[Band] = ()) -> Plan
     for i, call in enumerate(calls):
         out = call.op.outputs[0]
         share = call.alias_input if call.alias_input is not None else call.inplace_input
-        if share is None or i in band_of:
+        if share is None or i in in_band:
             continue
         src = call.op.inputs[share]
         limit = cap.get(find(src))
@@ -97,8 +97,6 @@ def plan_memory(model: Model, calls: list[Call], bands: list[Band] = ()) -> Plan
             continue
         # In place needs the input dead after this op; an alias only shares read-only bytes.
         if call.alias_input is not None or (last.get(src) == i and src not in model.outputs):
-            if limit is not None:
-                cap[find(src)] = limit
             parent[find(out)] = find(src)
             if call.alias_input is None:
                 inplace_ops.append(i)
@@ -117,7 +115,7 @@ def plan_memory(model: Model, calls: list[Call], bands: list[Band] = ()) -> Plan
             buf.last = max(buf.last, last.get(t, first[t]))
     buffers = list(groups.values())
     for i, call in enumerate(calls):
-        if call.scratch_bytes and i not in band_of:
+        if call.scratch_bytes and i not in in_band:
             buffers.append(Buffer([-1 - i], _align(call.scratch_bytes), i, i))
     for band in bands:
         if band.scratch_bytes:
