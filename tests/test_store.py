@@ -203,7 +203,8 @@ def run_store(tmp_path, port_source, stand_ins: dict[str, str], stand_in_c: str,
         (tmp_path / name).write_text(text)
     (tmp_path / "main.c").write_text(STORE_MAIN)
     (tmp_path / ("stand_in.cpp" if cxx else "stand_in.c")).write_text(stand_in_c)
-    flags = ["-Wall", "-Wextra", "-Werror", "-DTINYML_STORE", *[f"-D{d}" for d in defines],
+    (tmp_path / "tinyml_config.h").write_text("/* the app's and board's macros come as -D here */\n")
+    flags = ["-Wall", "-Wextra", "-Werror", "-DTINYML_STORE", "-DTINYML_APP_STORES", *[f"-D{d}" for d in defines],
              "-I", str(tmp_path), "-I", str(SRC)]
     objects = []
     for source, compiler, std in [(SRC / "tinyml_link.c", "gcc", "-std=c99"), (SRC / "tinyml_store.c", "gcc", "-std=c99"),
@@ -253,10 +254,21 @@ def test_a_sketch_that_reaches_the_last_sector_keeps_nothing_there(tmp_path):
 
 
 def test_the_flash_port_names_the_cores_it_knows(tmp_path):
-    """Any other core is a compile error that says which port to use instead."""
+    """Any other core is a compile error that says which port to use instead; an app that
+    keeps no record (kws) compiles none of it, so the store cannot break its build."""
     (tmp_path / "Arduino.h").write_text("")
-    done = subprocess.run(["g++", "-std=gnu++11", "-DTINYML_STORE", "-I", str(tmp_path), "-I", str(SRC), "-c",
-                           str(PORTS / "arduino_flash" / "port_arduino_flash.cpp"), "-o", str(tmp_path / "x.o")],
-                          capture_output=True, text=True, timeout=60)
+    (tmp_path / "tinyml_config.h").write_text("")
+
+    def build(*defines):
+        return subprocess.run(["g++", "-std=gnu++11", "-Wall", "-Wextra", "-Werror", "-DTINYML_STORE",
+                               *defines, "-I", str(tmp_path), "-I", str(SRC), "-c",
+                               str(PORTS / "arduino_flash" / "port_arduino_flash.cpp"), "-o", str(tmp_path / "x.o")],
+                              capture_output=True, text=True, timeout=60)
+
+    done = build("-DTINYML_APP_STORES")
     assert done.returncode != 0
     assert "ports/arduino_flash knows ESP32 (Preferences) and the Mbed OS cores (FlashIAP)" in done.stderr
+    done = build()
+    assert done.returncode == 0, done.stderr
+    symbols = subprocess.run(["nm", str(tmp_path / "x.o")], capture_output=True, text=True, timeout=60).stdout
+    assert "port_store" not in symbols

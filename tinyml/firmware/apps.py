@@ -325,6 +325,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         defines = {
             "VIB_LEVELS": ", ".join(str(int(v)) for v in levels),
             "TINYML_APP_REQUESTS": "1",  # app_request(): calibration, the fault classifier
+            "TINYML_APP_STORES": "1",  # its calibration, in the board's store (TINYML_STORE)
             "VIB_AXES": f"{spec.axes}u", "VIB_WINDOW": f"{spec.window}u",
             "VIB_WORK_FLOATS": f"{2 * spec.fft}u", "VIB_THRESHOLD": f"{threshold!r}f",
             "VIB_ALARM_WINDOWS": f"{live.alarm_windows}u",

@@ -9,6 +9,11 @@
  *   when the record changes: flash wears by erase cycles (10,000 on the nRF52840).
  * Both keep the record through an upload of new firmware; one of another length (another model)
  * is not loaded. */
+#include "tinyml_config.h"
+
+/* Only an app that keeps a record (TINYML_APP_STORES: vibration) compiles this in: the other
+ * apps build on these cores without it. */
+#if defined(TINYML_APP_STORES)
 #include <Arduino.h>
 #include <string.h>
 
@@ -155,3 +160,5 @@ extern "C" void port_store_save(const uint8_t *data, uint16_t length)
 #else
 #error "ports/arduino_flash knows ESP32 (Preferences) and the Mbed OS cores (FlashIAP): use ports/avr_eeprom on AVR, or leave TINYML_STORE out"
 #endif
+
+#endif /* TINYML_APP_STORES */
