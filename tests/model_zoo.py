@@ -191,6 +191,25 @@ def vector_edges(seed: int = 9) -> bytes:
     return _dilate(_convert(model, (9, 66, 3), seed=seed), operator=1, dilation=(2, 3))
 
 
+def pooled_band(seed: int = 10) -> bytes:
+    """A run of row-local operators with both poolings and a dilated convolution in it, tall
+    enough that `--optimize memory` computes it in row bands."""
+    import keras
+
+    model = keras.Sequential([
+        keras.Input((40, 12, 3)),
+        keras.layers.Conv2D(16, (3, 3), padding="same", activation="relu"),
+        keras.layers.MaxPooling2D((3, 3), strides=(1, 1), padding="same"),
+        keras.layers.Conv2D(16, (3, 3), padding="same", activation="relu"),  # dilated (2, 1) below
+        keras.layers.AveragePooling2D((2, 2), strides=(2, 2), padding="valid"),
+        keras.layers.DepthwiseConv2D((3, 3), strides=(2, 2), padding="same"),
+        keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(4),
+    ])
+    _randomize(model, seed)
+    return _dilate(_convert(model, (40, 12, 3), seed=seed), operator=2, dilation=(2, 1))
+
+
 def _dilate(model: bytes, operator: int, dilation: tuple[int, int]) -> bytes:
     """The model with one "same"-padded convolution dilated (its output shape is unchanged)."""
     from tensorflow.lite.tools import flatbuffer_utils

@@ -152,6 +152,21 @@ def test_row_bands_are_bit_exact_with_a_smaller_arena(name, compiled, engine_mod
         assert small.arena_bytes <= 0.5 * tflm_arena, (small.arena_bytes, tflm_arena)
 
 
+def test_both_poolings_and_a_dilated_convolution_in_a_row_band(engine_model, tmp_path):
+    """MAX_POOL_2D, AVERAGE_POOL_2D and a dilated convolution inside one band (the zoo's band
+    models have neither the first nor the last): TFLM's bytes, a smaller arena."""
+    model = engine_model("pooled_band")
+    fast = compile_model(model, tmp_path / "speed")
+    small = compile_model(model, tmp_path / "memory", optimize="memory")
+    banded = {layer.opcode for layer in small.layers if layer.in_band}
+    assert {"MAX_POOL_2D", "AVERAGE_POOL_2D", "CONV_2D"} <= banded, banded
+    assert small.arena_bytes < fast.arena_bytes
+    tflm = TflmModel(model)
+    inputs = sample_inputs(tflm, 100)
+    problem = first_difference(run_host(build_host_runner(small), inputs, small.output_bytes), tflm.run(inputs))
+    assert problem is None, problem
+
+
 @pytest.mark.parametrize("name", ["ds_cnn_kws", "ad_autoencoder"])
 def test_models_that_bands_cannot_shrink_compile_as_for_speed(name, compiled):
     """No band saves anything there (KWS's largest tensors already run in place): the same C."""

@@ -154,7 +154,7 @@ def test_every_model_is_bit_exact_on_both_cores(model_name, board_id, engine_mod
         assert max(run.instructions) <= bound
 
 
-BAND_MODELS = ["residual_net", "conv_zoo", "block_edges", "vector_edges"] + [
+BAND_MODELS = ["residual_net", "conv_zoo", "block_edges", "vector_edges", "pooled_band"] + [
     pytest.param(stem, marks=with_shared("mlperf-tiny", f"{stem}.tflite"))
     for stem in ["pretrainedResnet_quant", "vww_96_int8", "pretrainedResnet_large_int8"]]
 
