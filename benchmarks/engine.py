@@ -255,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         "memory_*_instructions are that build's, memory_extra_instructions_* what it costs over "
         "the speed build (whose instructions are m4_instructions, m55_instructions). "
         "*_code_vs_cmsis_nn = our kernels + generated code / the anchor's TFLM + CMSIS-NN code "
-        "(anchors.json tflm_cmsis_nn_flash_bytes), memory_* for the memory build. MLPerf models keyed by file stem; tinyml_kws and tinyml_vibration are the "
-        "default models of `tinyml train`. Each run replaces the entries of the models it "
+        "(anchors.json tflm_cmsis_nn_flash_bytes), memory_* for the memory build. MLPerf models "
+        "keyed by file stem; tinyml_kws and tinyml_vibration are the default models of `tinyml "
+        "train`. Each run replaces the entries of the models it "
         "measured and keeps the others.")
     write_results("engine", results)
     return 0

@@ -183,6 +183,17 @@ void tm_put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)(v >> 24);
 }
 
+uint16_t tm_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | ((uint16_t)p[1] << 8));
+}
+
+void tm_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
 void tm_put_f32(uint8_t *p, float v)
 {
     const uint8_t *bytes = (const uint8_t *)&v; /* every target here is little endian */

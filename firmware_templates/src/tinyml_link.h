@@ -76,9 +76,11 @@ enum {
 
 uint16_t tm_crc16(const uint8_t *data, size_t length, uint16_t crc);
 
-/* Little-endian u32 and float32 fields of payloads. */
+/* Little-endian u16, u32 and float32 fields of payloads (and of the stored record). */
 uint32_t tm_get_u32(const uint8_t *p);
 void tm_put_u32(uint8_t *p, uint32_t v);
+uint16_t tm_get_u16(const uint8_t *p);
+void tm_put_u16(uint8_t *p, uint16_t v);
 void tm_put_f32(uint8_t *p, float v);
 float tm_get_f32(const uint8_t *p);
 void tm_rx_init(tm_rx_t *rx, uint8_t *buf, uint16_t capacity);

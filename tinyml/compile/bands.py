@@ -9,8 +9,8 @@ The kernels are the usual ones, called on a band of rows with the band's height 
 The schedule is worked out here, at compile time: in each step the operators that read only
 whole tensors compute one more row (of the tallest of them; the others keep pace), and every
 other operator, in order, computes every row its inputs now allow, so that rows are dropped as
-early as possible. The generated C only replays the tables (rows done per operator, first row held per
-intermediate tensor), so what it computes is what was planned here and sized.
+early as possible. The generated C only replays the tables (rows done per operator, first row
+held per intermediate tensor), so what it computes is what was planned here and sized.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ class Window:
 
     def rows(self, lo: int, hi: int, in_h: int) -> tuple[int, int]:
         return max(0, lo * self.stride - self.pad), min(in_h, (hi - 1) * self.stride - self.pad + self.extent)
+
+    def rows_from(self, available: int) -> int:
+        """How many output rows input rows [0, available) give: the last one that rows() keeps
+        within them (below zero where they give none)."""
+        return (available + self.pad - self.extent) // self.stride + 1
 
 
 def window(call: Call) -> Window:
@@ -108,8 +113,7 @@ def plan_band(model: Model, calls: list[Call], first: int, last: int) -> Band | 
                 target = height[t]
                 for u in data_inputs[j]:
                     if u in producer and done[producer[u]] < height[u]:
-                        w = windows[j]
-                        target = min(target, (done[producer[u]] + w.pad - w.extent) // w.stride + 1)
+                        target = min(target, windows[j].rows_from(done[producer[u]]))
                 target = max(target, done[j])
             if t in internal:
                 base[t].append(lo_prev[t])
