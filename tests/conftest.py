@@ -154,11 +154,11 @@ def app_builds(runs, tmp_path_factory):
     cache = {}
     root = tmp_path_factory.mktemp("apps")
 
-    def get(app: str, board_id: str, source=None):
-        key = (app, board_id, str(source))
+    def get(app: str, board_id: str, source=None, capture: bool = False):
+        key = (app, board_id, str(source), capture)
         if key not in cache:
             cache[key] = build_app(app, source or runs[app], load_board(board_id),
-                                   root / f"{app}-{board_id}-{len(cache)}")
+                                   root / f"{app}-{board_id}-{len(cache)}", capture=capture)
         return cache[key]
 
     return get

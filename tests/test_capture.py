@@ -33,7 +33,7 @@ TINYML = [sys.executable, "-m", "tinyml"]
 
 @pytest.fixture(scope="module")
 def kws_board(app_builds):
-    built = app_builds("kws", "emu-cortex-m4")
+    built = app_builds("kws", "emu-cortex-m4", capture=True)
     with start_board(load_board("emu-cortex-m4"), built.built.firmware) as running:
         yield running.url, built.firmware.replay
 
@@ -187,3 +187,17 @@ def test_a_firmware_without_a_sensor_is_refused_in_one_line(skeleton_builds, tmp
         result = subprocess.run([*TINYML, "capture", "--port", running.url, "--label", "yes", "--count", "1",
                                  "-o", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert "is the skeleton app, which reads no sensor: flash a kws or vibration firmware" in one_line_error(result)
+
+
+def test_a_listening_kws_firmware_keeps_no_clip_and_says_how_to_build_one(app_builds, tmp_path, no_orphans):
+    """The default kws build keeps only its streaming front-end's audio (issue #17's 6 KB): a
+    capture asks for the build that holds a clip, in one line, and writes nothing."""
+    built = app_builds("kws", "emu-cortex-m4")
+    assert "capture clip" not in built.firmware.buffers
+    assert "capture clip" in app_builds("kws", "emu-cortex-m4", capture=True).firmware.buffers
+    with start_board(load_board("emu-cortex-m4"), built.built.firmware) as running:
+        result = subprocess.run([*TINYML, "capture", "--port", running.url, "--label", "yes", "--count", "1",
+                                 "-o", str(tmp_path / "c")], capture_output=True, text=True, timeout=120)
+    assert ("keeps no clip to capture" in one_line_error(result)
+            and "--app kws --run RUN --capture" in one_line_error(result))
+    assert not (tmp_path / "c" / "yes").exists()

@@ -18,6 +18,7 @@ import model_zoo
 from shared import with_shared
 from tinyml.boards import load_board
 from tinyml.convert.tflm import TflmModel
+from tinyml.firmware.render import stack_bytes
 from tinyml.validate.bench import run_on_board
 
 pytestmark = pytest.mark.slow
@@ -82,6 +83,8 @@ def check(model, board_id, tmp_path, count=3, profile=False, narrow_requant=True
     run = run_on_board(model, load_board(board_id), inputs, tmp_path, profile=profile,
                        narrow_requant=narrow_requant, build_flags=build_flags, optimize=optimize)
     assert np.array_equal(run.outputs, tflm.run(inputs))
+    # the start-up painted the stack: what the model used of it, with room to spare
+    assert 0 < run.stack_peak <= stack_bytes(load_board(board_id), build_flags) // 2, run.stack_peak
     return run
 
 

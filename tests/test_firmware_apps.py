@@ -54,8 +54,11 @@ def test_device_matches_the_host_int8_pipeline_from_raw_samples(app, board_id, r
             for window in raw:
                 device.load(fr.INPUT_RAW, window.astype("<i2").tobytes(), int(info["rx_buffer"]))
                 got.append(device.infer(fr.INPUT_RAW))
+            device_stack_peak = device.info().get("stack_peak", "0")
     assert info["app"] == app and info["model"] == result.firmware.compiled.model_hash[:16]
     assert int(info["raw_bytes"]) == raw[0].nbytes
+    if board.id.startswith("emu-cortex"):  # the start-up paints the stack: half of it is spare
+        assert 0 < int(device_stack_peak) <= board.memory.stack_bytes // 2, device_stack_peak
     for inference, host in zip(got, expected):
         assert inference.outputs.tolist() == host.tolist()  # every output byte
         assert inference.feature_ticks > 0 and inference.model_ticks > 0
@@ -94,6 +97,46 @@ def test_features_in_skip_the_front_end(runs, app_builds, no_orphans):
                 device.request(fr.MSG_INFER, bytes([7]))
             with pytest.raises(TinymlError, match="bad argument"):
                 device.request(fr.MSG_LOAD, bytes([fr.INPUT_FEATURES]) + (480).to_bytes(4, "little") + bytes(20))
+
+
+def test_kws_clips_stream_through_the_front_end_as_they_load(runs, app_builds, no_orphans):
+    """kws keeps no clip (issue #17): each load goes through the streaming front-end as it
+    arrives. A resent load is taken once, a load that leaves a gap or runs past the clip is
+    refused, and a clip not yet whole cannot be inferred; loads of any size, a sample split
+    between two, give the host pipeline's outputs."""
+    result = app_builds("kws", "emu-cortex-m4")
+    assert "audio window" not in result.firmware.buffers and "capture clip" not in result.firmware.buffers
+    ram = {part: r for part, _, r in result.budget.rows}  # from the linker's map, stack included
+    assert result.budget.ram - ram["model arena"] <= 6 * 1024, result.budget.table()
+    assert ram["model arena"] >= result.firmware.in_arena["front-end work"]  # the FFT's, between inferences
+    raw = recorded_test_windows(runs["kws"], "kws", 2)
+    expected = host_outputs(runs["kws"], "kws", raw)
+    refused = "bad argument"
+
+    def load(device, offset: int, data: bytes) -> int:
+        reply = device.request(fr.MSG_LOAD, bytes([fr.INPUT_RAW]) + offset.to_bytes(4, "little") + data)
+        return int.from_bytes(reply.payload[:4], "little")
+
+    with start_board(result.built.board, result.built.firmware) as running:
+        with open_device(running.url, timeout=10) as device:
+            clip = raw[0].astype("<i2").tobytes()
+            assert load(device, 0, clip[:333]) == 333  # odd: the last sample split in two
+            assert load(device, 0, clip[:333]) == 333  # resent: the clip starts again, same state
+            assert load(device, 333, clip[333:700]) == 700
+            assert load(device, 333, clip[333:700]) == 700  # resent: taken once
+            with pytest.raises(TinymlError, match=refused):
+                device.infer(fr.INPUT_RAW)  # 700 of 32,000 bytes
+            with pytest.raises(TinymlError, match=refused):
+                load(device, 800, clip[800:900])  # a gap
+            at = 700
+            while at < len(clip):
+                at = load(device, at, clip[at:at + 901])
+            with pytest.raises(TinymlError, match=refused):
+                load(device, len(clip), b"\0\0")  # past the clip's end
+            assert device.infer(fr.INPUT_RAW).outputs.tolist() == expected[0].tolist()
+            assert device.infer(fr.INPUT_RAW).outputs.tolist() == expected[0].tolist()  # a resend
+            device.load(fr.INPUT_RAW, raw[1].astype("<i2").tobytes(), 1024)
+            assert device.infer(fr.INPUT_RAW).outputs.tolist() == expected[1].tolist()
 
 
 def test_vibration_live_mode_scores_the_replayed_windows_and_raises_the_alarm(runs, app_builds,

@@ -122,6 +122,19 @@ def test_c_encoder_matches_python_byte_for_byte(clink, msg_type, seq, payload):
     assert lib.tm_crc16(payload, len(payload), 0xFFFF) == fr.crc16(payload)
 
 
+@pytest.mark.parametrize("payload", [b"", b"\0", b"\x01" * 247, b"\x01" * 248, b"\x01" * 249,
+                                     b"\x01" * 502, b"\x01" * 247 + b"\0", b"\0" * 300,
+                                     b"\x07" * 600 + b"\0"])
+def test_c_encoder_blocks_that_end_at_254_bytes_a_zero_or_the_crc(clink, payload):
+    """tm_send streams COBS blocks over the header, payload and CRC without a buffer: blocks of
+    253, 254 and 255 nonzero bytes (502 ones: a header with no zero, then 249 of the payload
+    fill a block), runs that cross from one part to the next, zeros at the end."""
+    lib = _load(clink)
+    out = ctypes.create_string_buffer(2048)
+    n = lib.tm_encode(1, 1, payload, len(payload), out, len(out))
+    assert out.raw[:n] == fr.encode_frame(fr.Frame(1, 1, payload))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 255), st.integers(0, 254), st.binary(max_size=700))
 def test_c_decoder_reads_python_frames(clink, msg_type, seq, payload):

@@ -23,6 +23,13 @@ typedef struct {
 void app_init(void);
 /* The buffer a TM_MSG_LOAD of `kind` fills, and its size; NULL for a kind the app lacks. */
 uint8_t *app_input(uint8_t kind, uint32_t *bytes);
+/* A TM_MSG_LOAD: `count` bytes of input `kind` at byte `offset`. Returns the bytes of that
+ * input held after them, or -1 when the app cannot take them there; loading the same bytes
+ * again (a resend) changes nothing. An app built with TINYML_APP_LOADS takes them itself (kws:
+ * a raw clip goes straight through its streaming front-end, with no clip buffer); others get
+ * app_load_input(), which copies them into app_input()'s buffer. */
+int32_t app_load(uint8_t kind, uint32_t offset, const uint8_t *data, uint32_t count);
+int32_t app_load_input(uint8_t kind, uint32_t offset, const uint8_t *data, uint32_t count);
 /* Front-end (TM_INPUT_RAW) and model on the loaded input; 0 on success. */
 int app_infer(uint8_t kind, app_result_t *result);
 /* Helpers for apps with a model (src/tinyml_model.c). */

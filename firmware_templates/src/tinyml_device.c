@@ -9,7 +9,6 @@
 #include "tinyml_port.h"
 
 static uint8_t rx_buffer[TINYML_RX_BUFFER];
-static uint8_t tx_buffer[TM_ENCODED_MAX(TINYML_TX_PAYLOAD + TM_HEADER_BYTES + TM_CRC_BYTES)];
 static uint8_t reply[TINYML_TX_PAYLOAD];
 static tm_rx_t rx;
 static uint16_t rx_errors;
@@ -53,12 +52,16 @@ static int text_byte(uint8_t byte)
 }
 #endif
 
+static void to_port(void *context, const uint8_t *data, size_t length)
+{
+    (void)context;
+    port_write(data, length);
+}
+
+/* Replies are encoded straight to the port: no transmit buffer. */
 static void send_frame(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length)
 {
-    size_t n = tm_encode(type, seq, payload, length, tx_buffer, sizeof tx_buffer);
-    if (n > 0u) {
-        port_write(tx_buffer, n);
-    }
+    (void)tm_send(type, seq, payload, length, to_port, 0);
 }
 
 static void send_error(uint8_t seq, uint8_t code)
@@ -116,6 +119,7 @@ static uint16_t put_number(uint16_t at, const char *key, uint32_t value)
 
 static void answer_info(uint8_t seq)
 {
+    const uint32_t stack_peak = port_stack_peak();
     uint16_t n = 0;
     n = put_number(n, "protocol", TM_LINK_VERSION);
     n = put_field(n, "firmware", TINYML_FIRMWARE_VERSION);
@@ -127,34 +131,36 @@ static void answer_info(uint8_t seq)
     n = put_number(n, "live", live);
     n = put_field(n, "timer_unit", TINYML_TIMER_UNIT);
     n = put_field(n, "timer_per_tick", TINYML_TIMER_PER_TICK);
+    if (stack_peak != 0u) {
+        n = put_number(n, "stack_peak", stack_peak);
+    }
     n = put_raw(n, TINYML_APP_INFO);
     send_frame(TM_MSG_INFO | TM_REPLY, seq, reply, n);
 }
 
-/* kind(1) offset(u32) data: copies data into the app's input buffer at offset. */
+/* kind(1) offset(u32) data: hands data to the app's input of that kind at offset. */
 static void answer_load(const tm_frame_t *frame)
 {
-    uint32_t capacity = 0, offset, count, i;
-    uint8_t *buffer;
+    uint32_t capacity = 0;
+    int32_t held = -1;
     if (app_input(TM_INPUT_FEATURES, &capacity) == 0) {
         send_error(frame->seq, TM_ERR_NO_MODEL);
         return;
     }
-    buffer = frame->length >= 5u ? app_input(frame->payload[0], &capacity) : 0;
-    if (buffer == 0) {
+    if (frame->length >= 5u) {
+#if defined(TINYML_APP_LOADS)
+        held = app_load(frame->payload[0], tm_get_u32(frame->payload + 1), frame->payload + 5,
+                        (uint32_t)frame->length - 5u);
+#else
+        held = app_load_input(frame->payload[0], tm_get_u32(frame->payload + 1),
+                              frame->payload + 5, (uint32_t)frame->length - 5u);
+#endif
+    }
+    if (held < 0) {
         send_error(frame->seq, TM_ERR_ARGUMENT);
         return;
     }
-    offset = tm_get_u32(frame->payload + 1);
-    count = (uint32_t)frame->length - 5u;
-    if (offset > capacity || count > capacity - offset) {
-        send_error(frame->seq, TM_ERR_ARGUMENT);
-        return;
-    }
-    for (i = 0; i < count; ++i) {
-        buffer[offset + i] = frame->payload[5u + i];
-    }
-    tm_put_u32(reply, offset + count);
+    tm_put_u32(reply, (uint32_t)held);
     send_frame(TM_MSG_LOAD | TM_REPLY, frame->seq, reply, 4u);
 }
 

@@ -98,76 +98,119 @@ int tm_rx_feed(tm_rx_t *rx, uint8_t byte, tm_frame_t *frame, uint8_t *error)
     return result;
 }
 
-/* COBS-encodes one byte at a time into out; code_at marks the pending code byte. */
+/* The frame's body (header, payload, CRC) as one sequence of bytes, without copying it. */
+typedef struct {
+    const uint8_t *part[3];
+    size_t length[3];
+} body_t;
+
+/* Up to `most` bytes of the body from `at`, stopping at a zero byte or a part's end: where they
+ * are, and how many (0 when the byte at `at` is zero or the body has ended). */
+static const uint8_t *body_run(const body_t *b, size_t at, size_t most, size_t *n)
+{
+    size_t i, k = 0u;
+    for (i = 0u; i < 3u; ++i) {
+        if (at < b->length[i]) {
+            const uint8_t *p = b->part[i] + at;
+            const size_t left = b->length[i] - at;
+            while (k < most && k < left && p[k] != 0u) {
+                ++k;
+            }
+            *n = k;
+            return p;
+        }
+        at -= b->length[i];
+    }
+    *n = 0u;
+    return 0;
+}
+
+/* How many bytes from `at` are not zero, up to `most`. */
+static size_t body_nonzero(const body_t *b, size_t at, size_t most)
+{
+    size_t k = 0u, n = 1u;
+    while (k < most && n != 0u) {
+        (void)body_run(b, at + k, most - k, &n);
+        k += n;
+    }
+    return k;
+}
+
+size_t tm_send(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length,
+               tm_sink_t sink, void *context)
+{
+    uint8_t header[TM_HEADER_BYTES], crc[TM_CRC_BYTES];
+    body_t body;
+    size_t at = 0u, total, sent = 0u;
+    uint16_t c;
+    header[0] = TM_LINK_VERSION;
+    header[1] = type;
+    header[2] = seq;
+    tm_put_u16(header + 3, length);
+    c = tm_crc16(payload, length, tm_crc16(header, sizeof header, 0xFFFFu));
+    tm_put_u16(crc, c);
+    body.part[0] = header;
+    body.length[0] = sizeof header;
+    body.part[1] = payload;
+    body.length[1] = length;
+    body.part[2] = crc;
+    body.length[2] = sizeof crc;
+    total = sizeof header + length + sizeof crc;
+    for (;;) {
+        /* One COBS block: its code (bytes up to the next zero, at most 254, plus one), then those
+         * bytes, in as many runs as the body's parts cut them into. The zero is implied. */
+        const size_t k = body_nonzero(&body, at, 254u);
+        const uint8_t code = (uint8_t)(k + 1u);
+        size_t n;
+        sink(context, &code, 1u);
+        for (n = 0u; n < k;) {
+            size_t got;
+            const uint8_t *run = body_run(&body, at + n, k - n, &got);
+            sink(context, run, got);
+            n += got;
+        }
+        sent += 1u + k;
+        at += k;
+        if (k < 254u) {
+            if (at == total) {
+                break;
+            }
+            ++at; /* the zero this block ends at */
+        }
+    }
+    {
+        const uint8_t delimiter = 0u;
+        sink(context, &delimiter, 1u);
+    }
+    return sent + 1u;
+}
+
 typedef struct {
     uint8_t *out;
     size_t capacity;
-    size_t n;
-    size_t code_at;
-    uint8_t code;
-} cobs_writer_t;
+    size_t n; /* bytes the frame needs, even past capacity */
+} memory_sink_t;
 
-static void cobs_put(cobs_writer_t *w, uint8_t byte)
+static void to_memory(void *context, const uint8_t *data, size_t n)
 {
-    if (w->n >= w->capacity) {
-        w->n = w->capacity + 1u; /* remembered as overflow */
-        return;
-    }
-    if (byte == 0u) {
-        w->out[w->code_at] = w->code;
-        w->code_at = w->n++;
-        w->code = 1;
-        return;
-    }
-    w->out[w->n++] = byte;
-    if (++w->code == 0xFFu) {
-        w->out[w->code_at] = w->code;
-        if (w->n >= w->capacity) {
-            w->n = w->capacity + 1u;
-            return;
+    memory_sink_t *m = (memory_sink_t *)context;
+    size_t i;
+    for (i = 0u; i < n; ++i, ++m->n) {
+        if (m->n < m->capacity) {
+            m->out[m->n] = data[i];
         }
-        w->code_at = w->n++;
-        w->code = 1;
     }
 }
 
 size_t tm_encode(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length,
                  uint8_t *out, size_t capacity)
 {
-    uint8_t header[TM_HEADER_BYTES];
-    uint16_t crc;
-    uint16_t i;
-    cobs_writer_t w;
-    if (capacity < 2u) {
-        return 0;
-    }
-    header[0] = TM_LINK_VERSION;
-    header[1] = type;
-    header[2] = seq;
-    header[3] = (uint8_t)(length & 0xFFu);
-    header[4] = (uint8_t)(length >> 8);
-    crc = tm_crc16(header, sizeof header, 0xFFFFu);
-    crc = tm_crc16(payload, length, crc);
-
-    w.out = out;
-    w.capacity = capacity - 1u; /* keep room for the delimiter */
-    w.n = 1;
-    w.code_at = 0;
-    w.code = 1;
-    for (i = 0; i < TM_HEADER_BYTES; ++i) {
-        cobs_put(&w, header[i]);
-    }
-    for (i = 0; i < length; ++i) {
-        cobs_put(&w, payload[i]);
-    }
-    cobs_put(&w, (uint8_t)(crc & 0xFFu));
-    cobs_put(&w, (uint8_t)(crc >> 8));
-    if (w.n > w.capacity) {
-        return 0;
-    }
-    out[w.code_at] = w.code;
-    out[w.n++] = 0u;
-    return w.n;
+    memory_sink_t m;
+    m.out = out;
+    m.capacity = capacity;
+    m.n = 0u;
+    tm_send(type, seq, payload, length, to_memory, &m);
+    return m.n <= capacity ? m.n : 0u;
 }
 
 uint32_t tm_get_u32(const uint8_t *p)

@@ -18,8 +18,6 @@
 #define TM_LINK_VERSION 1u
 #define TM_HEADER_BYTES 5u
 #define TM_CRC_BYTES 2u
-/* Encoded size of a body of n bytes: one COBS code byte per 254 data bytes, plus the delimiter. */
-#define TM_ENCODED_MAX(n) ((n) + ((n) / 254u) + 2u)
 
 /* Requests (host -> device); a reply carries the request's type | TM_REPLY. */
 #define TM_MSG_INFO 0x01u  /* -> "key=value" lines: firmware, board, build, app, model, sizes */
@@ -85,6 +83,14 @@ void tm_put_f32(uint8_t *p, float v);
 float tm_get_f32(const uint8_t *p);
 void tm_rx_init(tm_rx_t *rx, uint8_t *buf, uint16_t capacity);
 int tm_rx_feed(tm_rx_t *rx, uint8_t byte, tm_frame_t *frame, uint8_t *error);
+
+/* Where tm_send() puts the encoded frame, a few bytes at a time (a serial port's write). */
+typedef void (*tm_sink_t)(void *context, const uint8_t *data, size_t length);
+
+/* Encodes a frame straight into sink, delimiter included, with no buffer of its own (the device
+ * sends its replies so); returns the bytes sent. */
+size_t tm_send(uint8_t type, uint8_t seq, const uint8_t *payload, uint16_t length,
+               tm_sink_t sink, void *context);
 
 /* Encodes a frame into out (capacity bytes), delimiter included.
  * Returns the number of bytes to send, or 0 when it does not fit. */

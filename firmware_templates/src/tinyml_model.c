@@ -2,6 +2,19 @@
 #include "tinyml_app.h"
 #include "tinyml_config.h"
 
+int32_t app_load_input(uint8_t kind, uint32_t offset, const uint8_t *data, uint32_t count)
+{
+    uint32_t capacity = 0u, i;
+    uint8_t *buffer = app_input(kind, &capacity);
+    if (buffer == 0 || offset > capacity || count > capacity - offset) {
+        return -1;
+    }
+    for (i = 0; i < count; ++i) {
+        buffer[offset + i] = data[i];
+    }
+    return (int32_t)(offset + count);
+}
+
 #if defined(TINYML_HAS_MODEL) /* apps with a model; the skeleton has none */
 #include "model.h"
 #include "tinyml_timer.h"

@@ -17,6 +17,10 @@ void port_write(const uint8_t *data, size_t length);
 /* Nothing to do until the next byte: a port may sleep here (WFI) or simply return. */
 void port_idle(void);
 
+/* The deepest the stack has reached since reset, in bytes, for ports that paint it at start-up
+ * (ports/cortexm); 0 where unknown (a weak default). */
+uint32_t port_stack_peak(void);
+
 #if defined(TINYML_STORE)
 /* Boards with a store that survives power-off (ports/avr_eeprom): one record of `length` bytes.
  * load: 0 and the record, or -1 when none of that length is stored intact; save with length 0

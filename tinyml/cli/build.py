@@ -43,13 +43,21 @@ def listen_options(function):
                              "probability, 0.7, for every keyword].")(function)
 
 
+def capture_option(function):
+    return click.option("--capture", is_flag=True,
+                        help="kws: keep a one-second clip buffer (32 KB of RAM at 16 kHz) so that "
+                             "`tinyml capture` can record clips from the board's microphone; without it "
+                             "the firmware keeps only the 30 ms its streaming front-end needs.")(function)
+
+
 def live_settings(every: int = 2, target_fa_per_hour: float | None = None):
     from tinyml.firmware.apps import LiveSettings
 
     return LiveSettings(every=every, target_fa_per_hour=target_fa_per_hour)
 
 
-def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: bool = False, live=None):
+def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: bool = False, live=None,
+              capture: bool = False):
     """Builds (or renders) `app` for `board`, printing the memory budget; returns the firmware
     path, or None when only rendered."""
     if app == "skeleton":
@@ -70,7 +78,7 @@ def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: boo
     if app == "kws" and live is not None and live.target_fa_per_hour is not None:
         click.echo(f"Choosing thresholds on the run's validation split for {live.target_fa_per_hour:g} "
                    "false accepts an hour ...")
-    result = build_app(app, run_dir, board, out, render_only=render_only, live=live)
+    result = build_app(app, run_dir, board, out, render_only=render_only, live=live, capture=capture)
     if result.built is None:
         click.echo(result.estimate.table())
         click.echo(f"Rendered {board.id} project (build {result.build_id}) in {out}")
@@ -91,8 +99,9 @@ def build_any(board, app: str, run_dir: Path | None, out: Path, render_only: boo
 @click.option("--render-only", is_flag=True,
               help="Write the PlatformIO project but do not build it (for real boards offline).")
 @listen_options
+@capture_option
 def command(board_id: str, app: str, run_dir: Path | None, out: Path | None, render_only: bool,
-            every: int, target_fa_per_hour: float | None) -> None:
+            every: int, target_fa_per_hour: float | None, capture: bool) -> None:
     """Render firmware_templates/ for a board into a PlatformIO project and build it.
 
     The kws and vibration apps compile the run's int8 model to C, add the C front-end, and
@@ -106,7 +115,8 @@ def command(board_id: str, app: str, run_dir: Path | None, out: Path | None, ren
       tinyml build --board esp32dev --app kws --run runs/kws-... --render-only -o esp32-kws
       tinyml build --board native                      # the skeleton: link check only
       tinyml build -b nano33ble --app kws --run runs/kws-... --every 4 --target-fa-per-hour 1
+      tinyml build -b nano33ble --app kws --run runs/kws-... --capture   # for `tinyml capture`
     """
     board = load_board(board_id)
     build_any(board, app, run_dir, out or default_build_dir(board.id, app), render_only,
-              live_settings(every, target_fa_per_hour))
+              live_settings(every, target_fa_per_hour), capture)

@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from tinyml.boards import Board, load_board
-from tinyml.cli.build import build_any, default_build_dir, listen_options, live_settings, run_option
+from tinyml.cli.build import (build_any, capture_option, default_build_dir, listen_options, live_settings,
+                              run_option)
 from tinyml.errors import TinymlError
 from tinyml.firmware.build import pio_command
 from tinyml.firmware.render import APPS
@@ -74,9 +75,10 @@ def _dry_run(board: Board, port: str | None, firmware: Path | None, app: str) ->
 @click.option("--dry-run", is_flag=True, help="Real boards: print the upload command (avrdude's, "
               "or PlatformIO's) without building or writing anything; the port need not exist.")
 @listen_options
+@capture_option
 def command(board_id: str, port: str | None, firmware: Path | None, app: str,
             run_dir: Path | None, seconds: float | None, dry_run: bool, every: int,
-            target_fa_per_hour: float | None) -> None:
+            target_fa_per_hour: float | None, capture: bool) -> None:
     """Flash a board. Real boards go through PlatformIO's upload (the Arduino Mega through
     avrdude, printing its command); emulated boards start in QEMU (or as a host process) and
     print the pyserial URL of their UART.
@@ -107,13 +109,15 @@ def command(board_id: str, port: str | None, firmware: Path | None, app: str,
         from tinyml.flash.avrdude import firmware_hex, run_avrdude
 
         if firmware is None:
-            firmware = build_any(board, app, run_dir, default_build_dir(board.id, app), live=live)
+            firmware = build_any(board, app, run_dir, default_build_dir(board.id, app), live=live,
+                                 capture=capture)
         run_avrdude(board, firmware_hex(firmware), port, echo=click.echo)
         click.echo(f"Flashed {board.id} on {port}.")
         return
     if firmware is None:
         out = default_build_dir(board.id, app)
-        firmware = build_any(board, app, run_dir, out, render_only=board.flash_method == "platformio", live=live)
+        firmware = build_any(board, app, run_dir, out, render_only=board.flash_method == "platformio", live=live,
+                             capture=capture)
         project = out
     else:
         project = None

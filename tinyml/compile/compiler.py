@@ -58,15 +58,17 @@ OPTIMIZE = ("speed", "memory")
 
 
 def compile_models(models: dict[str, str | Path | bytes], out_dir: str | Path,
-                   optimize: str = "speed") -> list[CompileResult]:
+                   optimize: str = "speed", share_with: dict[str, int] | None = None) -> list[CompileResult]:
     """Compiles several int8 models ({C prefix: .tflite}) into one folder with one kernel library
     and one arena (tm_shared_arena.c) as large as the largest model's plan: for models that
-    never run at the same time, such as an anomaly model and the classifier run after an alarm."""
+    never run at the same time, such as an anomaly model and the classifier run after an alarm.
+    share_with: other work that uses the arena between inferences ({what: bytes}), such as a
+    front-end's FFT buffers; the arena is at least that large."""
     if len(set(n.lower() for n in models)) != len(models) or not models:
         raise TinymlError(f"give each model its own name (--name), not {', '.join(models) or 'none'}")
     planned = {name: _plan(source, name, True, optimize) for name, source in models.items()}
-    arena = max(p[3].arena_bytes for p in planned.values())
-    shared = codegen.shared_arena_files(arena, list(models))
+    arena = max([p[3].arena_bytes for p in planned.values()] + list((share_with or {}).values()))
+    shared = codegen.shared_arena_files(arena, [*models, *(share_with or {})])
     return [_write(*planned[name], Path(out_dir), shared) for name in models]
 
 

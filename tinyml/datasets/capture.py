@@ -116,6 +116,10 @@ def _source(device) -> _Source:
     if app not in ("kws", "vibration"):
         raise TinymlError(f"the firmware at {device.url} is the {app or 'unknown'} app, which reads no "
                           "sensor: flash a kws or vibration firmware (`tinyml flash --app kws --run RUN`)")
+    if info.get("capture_frames") == "0":  # a kws firmware built to listen, with no clip buffer
+        raise TinymlError(f"the {app} firmware at {device.url} keeps no clip to capture (build "
+                          f"{info.get('build', '?')}): flash one built for capture, e.g. `tinyml flash "
+                          f"--board {info.get('board', 'BOARD')} --app {app} --run RUN --capture`")
     started = device.capture_start(1)  # what the sensor is; it took one frame
     device.reset()  # so the sensor from its start again: a replayed recording from its first sample
     g_per_count = float(str(np.float32(started.g_per_count)))  # the float32 as written: 0.0039

@@ -131,8 +131,8 @@ def _replay_calibration(firmware: AppFirmware) -> str:
 
 
 def _ram(firmware: AppFirmware) -> dict[str, int]:
-    window = "audio window" if firmware.app == "kws" else "sensor window"
-    return {"window": firmware.buffers[window], "front-end work": firmware.buffers["front-end work"],
+    work = firmware.buffers.get("front-end work") or firmware.in_arena["front-end work"]
+    return {"window": firmware.raw_bytes, "front-end work": work,
             "features": firmware.compiled.input_bytes, "model arena": firmware.arena_bytes}
 
 

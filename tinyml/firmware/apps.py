@@ -83,11 +83,14 @@ class AppFirmware:
     buffers: dict[str, int] = field(default_factory=dict)  # RAM the app adds, by part
     replay: np.ndarray | None = None  # the embedded recording, as the sensor delivers it
     classifier: CompileResult | None = None  # vibration: the fault classifier, in the model's arena
+    in_arena: dict[str, int] = field(default_factory=dict)  # other work the arena holds between inferences
 
     @property
     def arena_bytes(self) -> int:
-        """The arena the firmware holds: the model's, or the larger of the two models sharing it."""
-        return max(self.compiled.arena_bytes, self.classifier.arena_bytes if self.classifier else 0)
+        """The arena the firmware holds: the largest of the model's, the classifier's (which
+        shares it) and the work it holds between inferences (kws: the front-end's FFT)."""
+        return max(self.compiled.arena_bytes, self.classifier.arena_bytes if self.classifier else 0,
+                   *self.in_arena.values())
 
     @property
     def replay_bytes(self) -> int:
@@ -268,11 +271,15 @@ def replay_calibration(firmware: "AppFirmware") -> "Calibration | None":
 
 
 def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
-                live: LiveSettings = LiveSettings(), replay: bool | None = None) -> AppFirmware:
+                live: LiveSettings = LiveSettings(), replay: bool | None = None,
+                capture: bool = False) -> AppFirmware:
     """Compiles the run's model and front-end for `app` and collects the firmware's settings.
     run_dir may also be a bare int8 .tflite for kws (see run_or_model).
 
     replay: embed a recording for live mode; default: when the board has no sensor for it.
+    capture: kws: keep a one-clip buffer for `tinyml capture` (its clips are whole only if the
+    board holds one: the link is slower than the microphone). Without it the kws firmware keeps
+    no audio beyond its streaming front-end's 30 ms, and test-mode clips stream through it.
     """
     if app not in APP_SENSOR:
         raise TinymlError(f"unknown app {app!r}: choose kws or vibration")
@@ -281,9 +288,14 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
     spec = frontend_spec(app, metrics)
     classifier_file = Path(run_dir) / CLASSIFIER_FILE
     classifier = None
+    in_arena = {}
     if app == "vibration" and classifier_file.is_file():  # after an alarm, in the same arena
         compiled, classifier = compile_models({"model": model_file, "classifier": classifier_file},
                                               work_dir / "model")
+    elif app == "kws":  # the front-end's FFT runs between inferences, in the model's arena
+        in_arena = {"front-end work": 4 * (2 * spec.fft + spec.mel_bands)}
+        (compiled,) = compile_models({"model": model_file}, work_dir / "model",
+                                     share_with={"the MFCC front-end's FFT": in_arena["front-end work"]})
     else:
         compiled = compile_model(model_file, work_dir / "model", name="model")
     frontend = write_c_frontend(work_dir / "frontend", spec if app == "kws" else None,
@@ -299,6 +311,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         defines = {
             "KWS_CLIP_SAMPLES": f"{spec.clip_samples}u", "KWS_SAMPLE_RATE": f"{spec.sample_rate}u",
             "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_SAMPLES": f"{hop}u",
+            "TINYML_APP_LOADS": "1",  # app_load(): a raw clip streams through the front-end
             "KWS_AVERAGE": f"{live.average}u",
             "KWS_IGNORE_MASK": f"{ignore}uL",
             "KWS_CLASS_NAMES": ", ".join(json.dumps(c) for c in classes),
@@ -310,11 +323,13 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "EEMBC_MODEL": '"kws01"',
         }
         raw_shape = (spec.clip_samples,)
-        work = 4 * (2 * spec.fft + spec.mel_bands)
-        buffers = {"audio window": 2 * spec.clip_samples, "front-end work": work,
-                   "features": compiled.input_bytes,
+        buffers = {"features": compiled.input_bytes,
                    "stream": 2 * spec.window + spec.frames * spec.coefficients,
                    "detector": (2 * live.average + 4) * len(classes)}
+        if capture:
+            defines["KWS_CAPTURE"] = "1"
+            buffers["capture clip"] = 2 * spec.clip_samples
+        info["capture_frames"] = str(spec.clip_samples if capture else 0)
         threshold, channels = None, 1
     else:
         classes = []
@@ -354,7 +369,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
     parts = AppParts(files=files, defines=defines, info=info, live_at_boot=True)
     firmware = AppFirmware(app=app, run_dir=run_dir, spec=spec, compiled=compiled, parts=parts,
                            raw_shape=raw_shape, threshold=threshold, classes=classes, buffers=buffers,
-                           classifier=classifier)
+                           classifier=classifier, in_arena=in_arena)
     info["arena"] = str(firmware.arena_bytes)
     if replay is None:
         replay = board.sensor_port(APP_SENSOR[app]) == "replay"

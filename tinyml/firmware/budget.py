@@ -65,9 +65,8 @@ class Budget:
 
 
 def _link_ram(board: Board) -> int:
-    """Receive buffer, encoded transmit buffer and reply payload (tinyml_device.c)."""
-    tx = board.serial.tx_payload
-    return board.serial.rx_buffer + (tx + 7 + (tx + 7) // 254 + 2) + tx
+    """Receive buffer and reply payload (tinyml_device.c; replies are encoded straight to the port)."""
+    return board.serial.rx_buffer + board.serial.tx_payload
 
 
 def estimate(firmware: AppFirmware, board: Board) -> Budget:
@@ -122,12 +121,13 @@ def check(budget: Budget) -> None:
     fitting = [b.id for b in list_boards() if b.flash_bytes >= budget.flash and b.ram_bytes >= budget.ram]
     where = (f"It fits {', '.join(fitting)}." if fitting else "No known board has room for it.")
     hint = ""
-    app_ram = sum(r for part, _, r in budget.rows if part == "app buffers")
-    if budget.app == "kws" and app_ram > board.ram_bytes:
-        hint = (f" No keyword model fits it: the 1 s audio window and its features alone need "
-                f"{app_ram:,} B. Boards this small can run the vibration app.")
+    without_model = budget.ram - sum(r for part, _, r in budget.rows if part.startswith("model"))
+    if budget.app == "kws" and without_model > board.ram_bytes:
+        hint = (f" No keyword model fits it: the rest of the firmware alone needs {without_model:,} B "
+                f"of RAM. Boards this small can run the vibration app.")
     elif budget.app == "kws":
-        hint = " A smaller model may fit: `tinyml train kws --size small`."
+        hint = (" A smaller model may fit: `tinyml train kws --size small`; boards with little "
+                "RAM can run the vibration app.")
     raise TinymlError(f"the {budget.app} firmware does not fit {board.id}: it needs "
                       f"{' and '.join(over)} (largest parts: {parts}). {where}{hint}")
 

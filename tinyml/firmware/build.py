@@ -102,21 +102,22 @@ class AppBuild:
 
 
 def prepare_within_budget(app: str, run_dir: Path, board: Board, work_dir: Path,
-                          live: LiveSettings | None = None) -> tuple[AppFirmware, Budget]:
+                          live: LiveSettings | None = None,
+                          capture: bool = False) -> tuple[AppFirmware, Budget]:
     """The app's parts and their estimated budget; refuses (TinymlError) what cannot fit."""
-    firmware = prepare_app(app, run_dir, board, work_dir, live or LiveSettings())
+    firmware = prepare_app(app, run_dir, board, work_dir, live or LiveSettings(), capture=capture)
     estimate = budget.estimate(firmware, board)
     budget.check(estimate)
     return firmware, estimate
 
 
 def build_app(app: str, run_dir: Path, board: Board, out_dir: Path, render_only: bool = False,
-              live: LiveSettings | None = None) -> AppBuild:
+              live: LiveSettings | None = None, capture: bool = False) -> AppBuild:
     """The `app` firmware (kws, vibration) of a training run for `board`: compiles the model,
     checks the memory budget (refusing what cannot fit), renders, and builds unless
-    render_only."""
+    render_only. capture: kws keeps a one-clip buffer for `tinyml capture` (prepare_app)."""
     out_dir = Path(out_dir).resolve()
-    firmware, estimate = prepare_within_budget(app, run_dir, board, out_dir / ".tinyml", live)
+    firmware, estimate = prepare_within_budget(app, run_dir, board, out_dir / ".tinyml", live, capture)
     if render_only:
         build_id = render_project(board, out_dir, app, firmware.parts)
         return AppBuild(firmware, estimate, out_dir, build_id)

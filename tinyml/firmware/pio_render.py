@@ -30,6 +30,7 @@ pioenv = env.subst("$PIOENV")  # noqa: F821
 board_id = pioenv if pioenv in board_ids() else env.subst("$BOARD")  # noqa: F821
 app = env.GetProjectOption("custom_tinyml_app", "skeleton")  # noqa: F821
 run_dir = env.GetProjectOption("custom_tinyml_run", "")  # noqa: F821
+capture = env.GetProjectOption("custom_tinyml_capture", "no").lower() in ("yes", "true", "1")  # noqa: F821
 workspace = Path(env.subst("$PROJECT_WORKSPACE_DIR")) / "tinyml" / pioenv  # noqa: F821
 board = load_board(board_id)
 parts = None
@@ -40,7 +41,8 @@ try:
         if not run_dir:
             raise TinymlError(f"custom_tinyml_app = {app} needs custom_tinyml_run = <a {app} run folder>")
         firmware, estimate = prepare_within_budget(
-            app, Path(env.subst("$PROJECT_DIR")) / run_dir, board, workspace / "parts")  # noqa: F821
+            app, Path(env.subst("$PROJECT_DIR")) / run_dir, board, workspace / "parts",  # noqa: F821
+            capture=capture)
         print(estimate.table())
         parts = firmware.parts
 except TinymlError as exc:

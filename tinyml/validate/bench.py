@@ -36,6 +36,7 @@ class BoardRun:
     model_code_bytes: int         # .text of the generated model code
     weights_bytes: int            # .rodata of the generated model code
     op_instructions: dict[int, int]  # per operator, when built with profile=True
+    stack_peak: int = 0              # the deepest the stack went, bytes (0: the port cannot tell)
 
 
 def _inputs_header(inputs: np.ndarray) -> str:
@@ -84,11 +85,13 @@ def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, wo
     with start_board(board, built.firmware, handshake=False) as running:
         lines = _read_lines(running.url, time.monotonic() + RUN_TIMEOUT_S)
     cal = int(next(line.split()[1] for line in lines if line.startswith("CAL ")))
-    ticks, outputs, op_ticks = [], [], {}
+    ticks, outputs, op_ticks, stack_peak = [], [], {}, 0
     for line in lines:
         if line.startswith("OP "):
             _, index, t = line.split()
             op_ticks[int(index)] = round(int(t) * 1_000_000 / cal)
+        if line.startswith("STACK "):
+            stack_peak = int(line.split()[1])
         if line.startswith("OUT "):
             _, _, t, hexbytes = line.split()
             ticks.append(int(t))
@@ -101,4 +104,5 @@ def run_on_board(model: str | Path | bytes, board: Board, inputs: np.ndarray, wo
     return BoardRun(board=board.id, compiled=compiled, outputs=np.array(outputs),
                     instructions=[round(t * 1_000_000 / cal) for t in ticks], ticks_per_million=cal,
                     kernel_code_bytes=kernels, model_code_bytes=model_obj.get("text", 0),
-                    weights_bytes=model_obj.get("rodata", 0), op_instructions=op_ticks)
+                    weights_bytes=model_obj.get("rodata", 0), op_instructions=op_ticks,
+                    stack_peak=stack_peak)

@@ -69,6 +69,9 @@ int main(void)
         }
     }
 #endif
+    print_str("STACK ");
+    print_u32(port_stack_peak()); /* bytes, 0 where the port does not measure it */
+    print_str("\n");
     print_str("DONE\n");
     for (;;) {
     }

@@ -1,6 +1,10 @@
 /* kws: keyword spotting. MFCC front-end (tm_frontend.c) and the compiled DS-CNN (model.c).
  *
- * Test mode takes a whole one-second clip (TM_INPUT_RAW) or its features. Live mode listens as
+ * The only audio kept is the streaming front-end's 30 ms (tm_stream.c). Test mode takes a
+ * one-second clip (TM_INPUT_RAW), which streams through that front-end as its loads arrive,
+ * or its features; the FFT's work buffer lives in the model's arena (tm_shared_arena.c),
+ * which no inference needs while the front-end runs. Only a build for `tinyml capture`
+ * (KWS_CAPTURE) holds a whole clip, for the host to read. Live mode listens as
  * the host simulator (tinyml.stream) does: one MFCC frame per hop into a ring of the model's
  * frames (tm_stream.c), the model every KWS_EVERY hops once the ring is full, and the detector
  * (tm_detect.c: averaged int8 levels, per-class thresholds, a refractory period) decides what
@@ -19,11 +23,19 @@
 #include "tm_detect.h"
 #include "tm_frontend.h"
 #include "tm_frontend_tables.h"
+#include "tm_shared_arena.h"
 #include "tm_stream.h"
 
-static int16_t window[KWS_CLIP_SAMPLES];
+#define CLIP_BYTES (2u * (uint32_t)KWS_CLIP_SAMPLES)
+#if TM_SHARED_ARENA_BYTES < 4u * KWS_WORK_FLOATS
+#error "the model's arena must hold the front-end's work (tinyml.firmware.apps: in_arena)"
+#endif
+
+#if defined(KWS_CAPTURE)
+static int16_t capture_clip[KWS_CLIP_SAMPLES];
+#endif
 static int8_t features[MODEL_INPUT_BYTES];
-static float work[KWS_WORK_FLOATS];
+static float *const work = (float *)(void *)tm_shared_arena; /* KWS_WORK_FLOATS, between inferences */
 static const char *const class_names[MODEL_OUTPUT_BYTES] = {KWS_CLASS_NAMES};
 static const int32_t thresholds[MODEL_OUTPUT_BYTES] = {KWS_THRESHOLDS};
 
@@ -38,8 +50,15 @@ static uint32_t inferences;
 static uint16_t outputs_crc;
 static uint32_t frontend_ticks, model_ticks; /* summed over the stream */
 
+/* Test mode's clip, as its loads arrive: bytes taken so far, the low byte of a sample split
+ * between two loads, and whether the stream holds that clip (live mode then starts afresh). */
+static uint32_t clip_bytes;
+static uint8_t clip_low;
+static uint8_t stream_holds_clip;
+
 static void live_start(void)
 {
+    stream_holds_clip = 0u;
     tm_stream_init(&stream, stream_audio, stream_ring);
     detector.classes = MODEL_OUTPUT_BYTES;
     detector.average = KWS_AVERAGE;
@@ -62,8 +81,58 @@ void app_init(void)
 
 uint8_t *app_input(uint8_t kind, uint32_t *bytes)
 {
-    return app_pick_input(kind, bytes, window, (uint32_t)sizeof window, features,
+#if defined(KWS_CAPTURE)
+    return app_pick_input(kind, bytes, capture_clip, (uint32_t)sizeof capture_clip, features,
                           (uint32_t)sizeof features);
+#else
+    return app_pick_input(kind, bytes, 0, 0u, features, (uint32_t)sizeof features);
+#endif
+}
+
+/* One sample of the loaded clip into the stream; the front-end's ticks when it completes a frame. */
+static void clip_sample(int16_t sample)
+{
+    uint32_t room, start;
+    *tm_stream_space(&stream, &room) = sample;
+    if (room > 1u) {
+        (void)tm_stream_commit(&stream, 1u, work);
+        return;
+    }
+    start = timer_ticks();
+    (void)tm_stream_commit(&stream, 1u, work);
+    frontend_ticks += timer_ticks() - start;
+}
+
+/* The clip arrives in order from offset 0 (which starts it again); a resent load is taken
+ * once. Returns the bytes held, or -1 for a gap or a load past the clip's end. */
+static int32_t load_clip(uint32_t offset, const uint8_t *data, uint32_t count)
+{
+    uint32_t i;
+    if (offset == 0u) {
+        tm_stream_init(&stream, stream_audio, stream_ring);
+        clip_bytes = 0u;
+        frontend_ticks = 0u;
+        stream_holds_clip = 1u;
+    }
+    if (stream_holds_clip == 0u || offset > clip_bytes || count > CLIP_BYTES - offset) {
+        return -1;
+    }
+    for (i = clip_bytes - offset; i < count; ++i, ++clip_bytes) {
+        if ((clip_bytes & 1u) == 0u) {
+            clip_low = data[i];
+        } else {
+            clip_sample((int16_t)(uint16_t)((uint16_t)clip_low | ((uint16_t)data[i] << 8)));
+        }
+    }
+    return (int32_t)(offset + count);
+}
+
+int32_t app_load(uint8_t kind, uint32_t offset, const uint8_t *data, uint32_t count)
+{
+    if (kind == TM_INPUT_RAW) {
+        return load_clip(offset, data, count);
+    }
+    return app_load_input(kind, offset, data, count);
 }
 
 int app_infer(uint8_t kind, app_result_t *result)
@@ -71,7 +140,17 @@ int app_infer(uint8_t kind, app_result_t *result)
     const int8_t *output;
     uint32_t i;
     int8_t top = -128;
-    if (app_run(kind, fe_mfcc, window, features, work, result) != 0) {
+    if (kind == TM_INPUT_RAW) {
+        if (stream_holds_clip == 0u || clip_bytes != CLIP_BYTES) {
+            return -1; /* no whole clip loaded */
+        }
+        tm_stream_window(&stream, features); /* the clip's frames: fe_mfcc() of it, byte for byte */
+        app_invoke_model(features, result);
+        result->feature_ticks = frontend_ticks;
+    } else if (kind == TM_INPUT_FEATURES) {
+        app_invoke_model(features, result);
+        result->feature_ticks = 0u;
+    } else {
         return -1;
     }
     output = result->output;
@@ -102,8 +181,13 @@ int app_live_step(void)
 {
     app_result_t result;
     uint32_t room;
-    int16_t *space = tm_stream_space(&stream, &room);
-    const int32_t got = sensor_read(space, room);
+    int16_t *space;
+    int32_t got;
+    if (stream_holds_clip != 0u) {
+        live_start(); /* after test mode: listen from an empty stream */
+    }
+    space = tm_stream_space(&stream, &room);
+    got = sensor_read(space, room);
     if (got < 0) {
         print_str("LIVE END hops=");
         print_u32(stream.frames);
