@@ -28,6 +28,8 @@ def test_board_answers_info_with_its_identity(board_id, skeleton_builds, no_orph
     with start_board(built.board, built.firmware) as running:
         with open_device(running.url, baud=built.board.serial.baud) as device:
             info = device.info()
+    if "cortexm" in built.board.ports:  # its start-up paints the stack: how deep it went
+        assert 0 < int(info.pop("stack_peak")) <= built.board.memory.stack_bytes // 2
     assert info == {
         "protocol": "1",
         "firmware": "0.1.0",

@@ -163,7 +163,7 @@ def check_kws_output(text: str, run: Path, frames: np.ndarray) -> None:
     scale, zero_point = model.tensor(model.outputs[0]).quant()
     classes = metrics["classes"]
     results, hexes = output_lines(text)
-    assert len(results) == len(hexes) == len(windows) == 7  # 2.5 s, a 1 s clip every 0.25 s
+    assert len(results) == len(hexes) == len(windows) == 7  # 2.5 s, a 1 s clip every 0.24 s (12 frames)
     for k, (line, hexed, o) in enumerate(zip(results, hexes, outputs), 1):
         assert hexed == o.astype(np.uint8).tobytes().hex()  # every output byte
         top = int(np.argmax(o))
@@ -290,7 +290,8 @@ def test_the_example_builds_for_the_mega_with_the_arduino_core_and_matches_tflm_
 
 @pytest.mark.parametrize("app", ["kws", "vibration"])
 def test_the_library_builds_on_the_host_and_matches_tflm(app, request, tmp_path):
-    """kws does not fit a Mega (42 KB of RAM): its library is built and run on the host."""
+    """The kws library is built and run on the host (its float front-end on an 8-bit AVR is not
+    tried); it streams, so a small model's needs less RAM than a Mega has."""
     name = {"kws": "TinymlKws", "vibration": "TinymlVibration"}[app]
     run = request.getfixturevalue(f"quick_{app}_run").folder
     done = export_cli(run, "--arduino-library", tmp_path / "lib.zip")
@@ -309,7 +310,10 @@ def test_the_library_builds_on_the_host_and_matches_tflm(app, request, tmp_path)
     if app == "kws":
         paragraph = (library / "library.properties").read_text()
         assert "does not check the board's memory" in paragraph
-        assert "more than an Arduino Mega's 8 KB" in paragraph
+        needs = int(re.search(r"It needs about ([\d,]+) bytes of RAM \(stream 1,450, features 490, model arena",
+                              paragraph)[1].replace(",", ""))
+        assert needs < 8_192  # 42 KB before the library streamed
+        assert "more than an Arduino Mega's 8 KB" not in paragraph
 
 
 # ---- the PlatformIO library folder --------------------------------------------------------

@@ -40,7 +40,7 @@ ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 RUN_HINT = "pass a folder made by `tinyml train kws` or `tinyml train vibration` (runs/APP-...)"
 # The app's settings the class needs, from prepare_app's defines, renamed into our namespace.
 CONFIG_KEYS = {
-    "kws": ["KWS_CLIP_SAMPLES", "KWS_HOP_SAMPLES", "KWS_WORK_FLOATS", "KWS_IGNORE_MASK",
+    "kws": ["KWS_CLIP_SAMPLES", "KWS_HOP_FRAMES", "KWS_WORK_FLOATS", "KWS_IGNORE_MASK",
             "KWS_CLASS_NAMES"],
     "vibration": ["VIB_AXES", "VIB_WINDOW", "VIB_WORK_FLOATS", "VIB_THRESHOLD",
                   "VIB_ALARM_WINDOWS", "VIB_LEVELS"],
@@ -131,8 +131,10 @@ def _replay_calibration(firmware: AppFirmware) -> str:
 
 
 def _ram(firmware: AppFirmware) -> dict[str, int]:
-    work = firmware.buffers.get("front-end work") or firmware.in_arena["front-end work"]
-    return {"window": firmware.raw_bytes, "front-end work": work,
+    if firmware.app == "kws":  # the streaming front-end's audio and frames; its FFT in the arena
+        return {"stream": firmware.buffers["stream"], "features": firmware.compiled.input_bytes,
+                "model arena": firmware.arena_bytes}
+    return {"window": firmware.raw_bytes, "front-end work": firmware.buffers["front-end work"],
             "features": firmware.compiled.input_bytes, "model arena": firmware.arena_bytes}
 
 

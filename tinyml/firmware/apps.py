@@ -35,9 +35,9 @@ class LiveSettings:
     """How live mode decides. KWS firmware: the detector of tinyml.stream (the model every
     `every` 20 ms hops, the last `average` outputs summed, a keyword reported at a mean
     probability of `threshold` or more, then nothing for suppress_ms). The exported Arduino
-    library classifies a 1 s window every hop_ms instead. Vibration: an alarm after
+    library classifies a 1 s window every hop_ms instead (whole front-end frames of 20 ms). Vibration: an alarm after
     alarm_windows anomalous windows in a row."""
-    hop_ms: int = 250
+    hop_ms: int = 240
     average: int = 3
     threshold: float = 0.7
     suppress_ms: int = 1000
@@ -306,11 +306,11 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
             "weights": str(compiled.weights_bytes)}
     if app == "kws":
         classes = list(metrics["classes"])
-        hop = spec.sample_rate * live.hop_ms // 1000
+        hop_frames = max(1, round(live.hop_ms * spec.sample_rate / 1000 / spec.stride))
         ignore = sum(1 << i for i, c in enumerate(classes) if c in IGNORED_KWS_CLASSES)
         defines = {
             "KWS_CLIP_SAMPLES": f"{spec.clip_samples}u", "KWS_SAMPLE_RATE": f"{spec.sample_rate}u",
-            "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_SAMPLES": f"{hop}u",
+            "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_FRAMES": f"{hop_frames}u",
             "TINYML_APP_LOADS": "1",  # app_load(): a raw clip streams through the front-end
             "KWS_AVERAGE": f"{live.average}u",
             "KWS_IGNORE_MASK": f"{ignore}uL",

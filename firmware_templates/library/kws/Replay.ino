@@ -1,6 +1,6 @@
 /* Replay: audio from the run's test split (keywords, then background), baked into
  * replay_data.h, fed to the keyword spotter one sample at a time, as a microphone would deliver
- * it. Each classified window (every TINYML_KWS_HOP_SAMPLES) prints
+ * it. Each classified window (every TINYML_KWS_HOP_FRAMES frames of 20 ms) prints
  *   window 3 yes p=0.912 KEYWORD       (or the top class without KEYWORD)
  *   output 1f2e...                     (the model's int8 output, hex, to compare with the host)
  * and "done" at the end. It uses no delay() or millis(): it runs the same in an emulator.

@@ -1,17 +1,27 @@
-/* TinymlKws: samples -> sliding one-clip window -> MFCC -> DS-CNN -> the top class. */
+/* TinymlKws: samples -> streaming MFCC (one frame per hop) -> DS-CNN -> the top class. */
 #include "TinymlKws.h"
 
 #include "model.h"
 #include "tm_frontend.h"
+#include "tm_frontend_tables.h"
+#include "tm_shared_arena.h"
+#include "tm_stream.h"
 
-static int16_t window[TINYML_KWS_CLIP_SAMPLES];
+#if TM_SHARED_ARENA_BYTES < 4u * TINYML_KWS_WORK_FLOATS
+#error "the model's arena must hold the front-end's work (tinyml.firmware.apps: in_arena)"
+#endif
+
+/* The last 30 ms of audio and the newest frames (tm_stream.c): no clip is kept. The FFT works
+ * in the model's arena, which no inference needs while a frame is computed. */
+static int16_t audio[FE_MFCC_WINDOW];
+static int8_t ring[FE_MFCC_FRAMES * FE_MFCC_COEFFS];
+static tm_stream_t stream;
 static int8_t features[MODEL_INPUT_BYTES];
-static float work[TINYML_KWS_WORK_FLOATS];
 static const char *const labels[MODEL_OUTPUT_BYTES] = {TINYML_KWS_CLASS_NAMES};
 
 void TinymlKws::begin()
 {
-    filled_ = 0u;
+    tm_stream_init(&stream, audio, ring);
     ready_ = false;
     last_.index = 0;
     last_.label = labels[0];
@@ -22,11 +32,13 @@ void TinymlKws::begin()
 
 bool TinymlKws::feed(int16_t sample)
 {
-    window[filled_++] = sample;
-    if (filled_ < TINYML_KWS_CLIP_SAMPLES) {
+    uint32_t room;
+    *tm_stream_space(&stream, &room) = sample;
+    if (!tm_stream_commit(&stream, 1u, (float *)(void *)tm_shared_arena) || !tm_stream_full(&stream) ||
+        (stream.frames - FE_MFCC_FRAMES) % TINYML_KWS_HOP_FRAMES != 0u) {
         return false;
     }
-    fe_mfcc(window, features, work);
+    tm_stream_window(&stream, features); /* fe_mfcc() of the last clip, byte for byte */
     int8_t *input = model_input(); /* inside the arena, which the model reuses: copy in every time */
     for (uint32_t i = 0; i < MODEL_INPUT_BYTES; ++i) {
         input[i] = features[i];
@@ -46,10 +58,6 @@ bool TinymlKws::feed(int16_t sample)
                     last_.score >= TINYML_KWS_THRESHOLD;
     ++last_.window;
     ready_ = true;
-    for (uint32_t i = 0; i + TINYML_KWS_HOP_SAMPLES < TINYML_KWS_CLIP_SAMPLES; ++i) { /* slide by one hop */
-        window[i] = window[i + TINYML_KWS_HOP_SAMPLES];
-    }
-    filled_ = TINYML_KWS_CLIP_SAMPLES - TINYML_KWS_HOP_SAMPLES;
     return true;
 }
 

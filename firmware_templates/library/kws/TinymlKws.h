@@ -8,9 +8,11 @@
  *       TinymlKeyword r = kws.result();    // r.index, r.label, r.score, r.keyword
  *   }
  *
- * The last TINYML_KWS_CLIP_SAMPLES samples are classified every TINYML_KWS_HOP_SAMPLES. The
- * audio window, the front-end's work buffer and the model's arena live in static memory: one
- * instance per sketch. */
+ * The last TINYML_KWS_CLIP_SAMPLES samples are classified every TINYML_KWS_HOP_FRAMES frames
+ * of the front-end (20 ms each). It computes one MFCC frame per 20 ms as the samples come and
+ * keeps only 30 ms of audio and the clip's frames; they, the features and the model's arena
+ * (which the front-end's FFT borrows between inferences) live in static memory: one instance
+ * per sketch. */
 #ifndef TINYML_KWS_H
 #define TINYML_KWS_H
 
@@ -31,10 +33,10 @@ public:
     TinymlKws() { begin(); }
     /* Forgets the audio heard so far. */
     void begin();
-    /* One audio sample. Once a whole clip has been heard, and then every
-     * TINYML_KWS_HOP_SAMPLES, the last clip is classified (front-end and model run inside this
-     * call, so buffer the samples that arrive meanwhile); then it returns true and result()
-     * has it. */
+    /* One audio sample. Every 20 ms of them the front-end computes a frame inside this call;
+     * once a whole clip has been heard, and then every TINYML_KWS_HOP_FRAMES frames, the model
+     * classifies the last clip, also inside this call (buffer the samples that arrive
+     * meanwhile); then it returns true and result() has it. */
     bool feed(int16_t sample);
     /* A classified window is waiting to be read by result(). */
     bool ready() const;
@@ -47,7 +49,6 @@ public:
     uint16_t outputBytes() const;
 
 private:
-    uint32_t filled_;
     bool ready_;
     TinymlKeyword last_;
 };
