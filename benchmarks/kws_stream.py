@@ -169,6 +169,24 @@ def _previous_results() -> dict:
         return {}
 
 
+def _with_device_figures(results: dict, figures: dict, every: int) -> None:
+    """The device figures, and the real-time factors they give at every K measured."""
+    results.update(figures)
+    results["real_time_factor"] = real_time_factors(figures, every)
+    for k, row in results.get("by_every", {}).items():
+        row["real_time_factor"] = real_time_factors(figures, int(k))
+
+
+def _run_or_default(run: Path | None, root: Path) -> Path:
+    """The kws run named, or the default model trained into root."""
+    if run is not None:
+        return run
+    from tinyml.train import KwsTrainConfig, kws
+
+    print("training the default kws model ...", flush=True)
+    return kws.train(KwsTrainConfig(), runs_root=root, progress=False).folder
+
+
 def _device_only(args) -> None:
     """The device figures measured again, written over those of the last full run; the
     detection figures stay that run's (the default model trains to the same weights)."""
@@ -178,18 +196,10 @@ def _device_only(args) -> None:
     if not results:
         raise SystemExit("--device-only updates benchmarks/results/kws_stream.json: run the full benchmark first")
     with tempfile.TemporaryDirectory(prefix="tinyml-kws-stream-") as tmp:
-        run = args.run
-        if run is None:
-            from tinyml.train import KwsTrainConfig, kws
-
-            print("training the default kws model ...", flush=True)
-            run = kws.train(KwsTrainConfig(), runs_root=Path(tmp) / "runs", progress=False).folder
+        run = _run_or_default(args.run, Path(tmp) / "runs")
         figures = device_figures(Path(run), LiveSettings(every=args.every), Path(tmp) / "device")
-    results.update(figures)
+    _with_device_figures(results, figures, args.every)
     results["device_only"] = "device figures measured again alone (--device-only); the rest from the last full run"
-    results["real_time_factor"] = real_time_factors(figures, args.every)
-    for k, row in results.get("by_every", {}).items():
-        row["real_time_factor"] = real_time_factors(figures, int(k))
     write_results("kws_stream", results)
 
 
@@ -225,12 +235,7 @@ def main(argv=None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="tinyml-kws-stream-") as tmp:
         work = Path(tmp)
-        run = args.run
-        if run is None:
-            from tinyml.train import KwsTrainConfig, kws
-
-            print("training the default kws model ...", flush=True)
-            run = kws.train(KwsTrainConfig(), runs_root=work / "runs", progress=False).folder
+        run = _run_or_default(args.run, work / "runs")
         model = StreamModel.load(run)
         start = time.monotonic()
         data = load(Path(model.dataset))
@@ -267,12 +272,8 @@ def main(argv=None) -> None:
             figures = _previous_device_figures()
         else:
             figures = device_figures(Path(run), live, work / "device")
-            results.pop("device_only", None)
         if figures:
-            results.update(figures)
-            results["real_time_factor"] = real_time_factors(figures, config.every)
-            for k, row in results["by_every"].items():
-                row["real_time_factor"] = real_time_factors(figures, int(k))
+            _with_device_figures(results, figures, config.every)
         results["_method"] = ("host simulator (tinyml.stream: streaming front-end, TFLM, the firmware's integer "
                               "detector) on a long stream of the test split (tinyml.stream.streams, seed "
                               f"{args.seed}); thresholds from the validation split; device figures from the "

@@ -21,7 +21,8 @@ typedef struct {
 } app_result_t;
 
 void app_init(void);
-/* The buffer a TM_MSG_LOAD of `kind` fills, and its size; NULL for a kind the app lacks. */
+/* The buffer input `kind` is held in, and its size; NULL for a kind the app lacks (kws holds
+ * no raw clip unless built for capture, whose ring it then is). */
 uint8_t *app_input(uint8_t kind, uint32_t *bytes);
 /* A TM_MSG_LOAD: `count` bytes of input `kind` at byte `offset`. Returns the bytes of that
  * input held after them, or -1 when the app cannot take them there; loading the same bytes

@@ -1,4 +1,5 @@
-/* The compiled model as every app runs it: see app_invoke_model() in tinyml_app.h. */
+/* The compiled model as every app runs it (app_invoke_model() in tinyml_app.h), and the plain
+ * input loader every app but a streaming one uses (app_load_input()). */
 #include "tinyml_app.h"
 #include "tinyml_config.h"
 

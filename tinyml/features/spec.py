@@ -37,6 +37,12 @@ class MfccSpec:
     def shape(self) -> tuple[int, int]:
         return self.frames, self.coefficients
 
+    @property
+    def work_floats(self) -> int:
+        """The C front-end's work buffer (tm_frontend.h): the FFT's real and imaginary parts,
+        then the log-mel bands."""
+        return 2 * self.fft + self.mel_bands
+
     def as_dict(self) -> dict:
         return asdict(self)
 

@@ -35,8 +35,8 @@ class LiveSettings:
     """How live mode decides. KWS firmware: the detector of tinyml.stream (the model every
     `every` 20 ms hops, the last `average` outputs summed, a keyword reported at a mean
     probability of `threshold` or more, then nothing for suppress_ms). The exported Arduino
-    library classifies a 1 s window every hop_ms instead (whole front-end frames of 20 ms). Vibration: an alarm after
-    alarm_windows anomalous windows in a row."""
+    library classifies a 1 s window every hop_ms instead (whole front-end frames of 20 ms).
+    Vibration: an alarm after alarm_windows anomalous windows in a row."""
     hop_ms: int = 240
     average: int = 3
     threshold: float = 0.7
@@ -293,9 +293,8 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         compiled, classifier = compile_models({"model": model_file, "classifier": classifier_file},
                                               work_dir / "model")
     elif app == "kws":  # the front-end's FFT runs between inferences, in the model's arena
-        in_arena = {"front-end work": 4 * (2 * spec.fft + spec.mel_bands)}
-        (compiled,) = compile_models({"model": model_file}, work_dir / "model",
-                                     share_with={"the MFCC front-end's FFT": in_arena["front-end work"]})
+        in_arena = {"front-end work": 4 * spec.work_floats}
+        (compiled,) = compile_models({"model": model_file}, work_dir / "model", share_with=in_arena)
     else:
         compiled = compile_model(model_file, work_dir / "model", name="model")
     frontend = write_c_frontend(work_dir / "frontend", spec if app == "kws" else None,
@@ -310,7 +309,7 @@ def prepare_app(app: str, run_dir: Path, board: Board, work_dir: Path,
         ignore = sum(1 << i for i, c in enumerate(classes) if c in IGNORED_KWS_CLASSES)
         defines = {
             "KWS_CLIP_SAMPLES": f"{spec.clip_samples}u", "KWS_SAMPLE_RATE": f"{spec.sample_rate}u",
-            "KWS_WORK_FLOATS": f"{2 * spec.fft + spec.mel_bands}u", "KWS_HOP_FRAMES": f"{hop_frames}u",
+            "KWS_WORK_FLOATS": f"{spec.work_floats}u", "KWS_HOP_FRAMES": f"{hop_frames}u",
             "TINYML_APP_LOADS": "1",  # app_load(): a raw clip streams through the front-end
             "KWS_AVERAGE": f"{live.average}u",
             "KWS_IGNORE_MASK": f"{ignore}uL",
