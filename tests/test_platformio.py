@@ -58,3 +58,16 @@ def test_pio_upload_starts_the_emulator_and_it_answers(no_orphans):
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def test_a_wrong_capture_setting_in_the_root_project_is_one_line(tmp_path):
+    """custom_tinyml_capture takes yes or no; anything else stops the build before rendering."""
+    conf = tmp_path / "platformio.ini"
+    conf.write_text((HOME / "platformio.ini").read_text()
+                    + "\n[env:cap-m4]\nextends = env:emu-cortex-m4\ncustom_tinyml_capture = maybe\n")
+    result = subprocess.run([*PIO, "run", "-d", str(HOME), "-c", str(conf), "-e", "cap-m4"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert ("tinyml: custom_tinyml_capture = maybe: give yes (keep a clip for `tinyml capture`) or no"
+            in result.stdout + result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr

@@ -10,6 +10,7 @@ platformio.ini or in an env that extends a board's, e.g.
     extends = env:emu-cortex-m4
     custom_tinyml_app = kws
     custom_tinyml_run = runs/kws-20261122-101500
+    custom_tinyml_capture = yes      ; kws: keep a clip for `tinyml capture` (default: no)
 
 Projects rendered by `tinyml build` do not use it.
 """
@@ -30,11 +31,15 @@ pioenv = env.subst("$PIOENV")  # noqa: F821
 board_id = pioenv if pioenv in board_ids() else env.subst("$BOARD")  # noqa: F821
 app = env.GetProjectOption("custom_tinyml_app", "skeleton")  # noqa: F821
 run_dir = env.GetProjectOption("custom_tinyml_run", "")  # noqa: F821
-capture = env.GetProjectOption("custom_tinyml_capture", "no").lower() in ("yes", "true", "1")  # noqa: F821
+capture_option = env.GetProjectOption("custom_tinyml_capture", "no").strip().lower()  # noqa: F821
 workspace = Path(env.subst("$PROJECT_WORKSPACE_DIR")) / "tinyml" / pioenv  # noqa: F821
 board = load_board(board_id)
 parts = None
 try:
+    if capture_option not in ("yes", "no", "true", "false", "1", "0"):
+        raise TinymlError(f"custom_tinyml_capture = {capture_option}: give yes (keep a clip for `tinyml capture`) "
+                          "or no")
+    capture = capture_option in ("yes", "true", "1")
     if app != "skeleton":
         from tinyml.firmware.build import prepare_within_budget
 
