@@ -10,6 +10,7 @@
   taken for a keyword, out of `silence_clips`).
 
 Run: .venv/bin/python -m benchmarks.kws_robustness [--engines espeak-ng,piper] [--skip-left-out | --skip-default]
+     [--normalize window_mean] (the recipe on window-mean normalised features: variants.normalize=window_mean)
      (writes benchmarks/results/kws_robustness.json; about 10 minutes per training on 2 cores)
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 from benchmarks import RESULTS, write_results
 from tinyml.datasets import KwsConfig, audio, dataset_folder, make_kws, utterances
 from tinyml.datasets.kws_synth import CLASSES, KEYWORDS
+from tinyml.features.spec import NORMALIZE
 from tinyml.train import KwsTrainConfig, kws
 from tinyml.train.evaluate import evaluate_on
 
@@ -47,8 +49,10 @@ def silence_probe(seed: int = 0) -> np.ndarray:
 def silence_false_accepts(run: Path) -> dict:
     from tinyml.convert.tflm import TflmModel
     from tinyml.features import kws_features
+    from tinyml.firmware.apps import frontend_spec, read_run
 
-    pred = TflmModel(run / "model_int8.tflite").run(kws_features(silence_probe())).argmax(axis=1)
+    spec = frontend_spec("kws", read_run(run, "kws"))
+    pred = TflmModel(run / "model_int8.tflite").run(kws_features(silence_probe(), spec)).argmax(axis=1)
     taken = [CLASSES[p] for p in pred if CLASSES[p] in KEYWORDS]
     return {"silence_clips": int(pred.size), "silence_false_accepts": len(taken),
             "silence_taken_for": sorted(set(taken))}
@@ -60,8 +64,8 @@ def left_out(engine: str, cfg: KwsTrainConfig, runs: Path) -> dict:
                          seed=cfg.seed, test_engine=engine)
     make_kws(data_cfg, progress=False)
     folder = dataset_folder("kws", data_cfg)
-    metrics = kws.train(KwsTrainConfig(dataset=str(folder), seed=cfg.seed), runs_root=runs,
-                        progress=False).metrics
+    metrics = kws.train(KwsTrainConfig(dataset=str(folder), seed=cfg.seed, normalize=cfg.normalize),
+                        runs_root=runs, progress=False).metrics
     return {"acc": metrics["int8_tflm_acc"], "test_clips": metrics["test_examples"]}
 
 
@@ -77,18 +81,27 @@ def main() -> None:
                         help="only the default model (synthetic test, real speech, silence)")
     parser.add_argument("--skip-default", action="store_true",
                         help="only the left-out engines; the default model's figures stay")
+    parser.add_argument("--runs", type=Path,
+                        help="keep the trained runs in this folder (default: a temporary one)")
+    parser.add_argument("--normalize", choices=NORMALIZE, default=KwsTrainConfig().normalize,
+                        help="the front-end's normalisation [default: the training default's]; "
+                             "another one's figures go under variants.normalize=NAME")
     args = parser.parse_args()
-    cfg = KwsTrainConfig()
-    recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe, "epochs": cfg.epochs}
+    cfg = KwsTrainConfig(normalize=args.normalize)
+    recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe, "epochs": cfg.epochs,
+              "normalize": cfg.normalize}
     results = _earlier()
+    target = results if cfg == KwsTrainConfig() else \
+        results.setdefault("variants", {}).setdefault(f"normalize={cfg.normalize}", {})
     with tempfile.TemporaryDirectory(prefix="tinyml-runs-") as tmp:
+        runs = args.runs or Path(tmp)
         if not args.skip_default:
-            results.update(_default_model(cfg, Path(tmp)), recipe=recipe)
+            target.update(_default_model(cfg, runs), recipe=recipe)
             write_results("kws_robustness", results)  # each training takes minutes: keep what is done
         if not args.skip_left_out:
-            results.setdefault("left_out", {})
+            target.setdefault("left_out", {})
             for engine in args.engines.split(","):
-                results["left_out"][engine] = {**left_out(engine, cfg, Path(tmp)), "recipe": recipe}
+                target["left_out"][engine] = {**left_out(engine, cfg, runs), "recipe": recipe}
                 write_results("kws_robustness", results)
 
 

@@ -160,11 +160,11 @@ def _at_every(model, config, val_all, test_all, val_audio, val_events, stream, t
     }
 
 
-def _previous_results() -> dict:
+def _previous_results(name: str) -> dict:
     import json
 
     try:
-        return json.loads((RESULTS / "kws_stream.json").read_text())
+        return json.loads((RESULTS / f"{name}.json").read_text())
     except (OSError, ValueError):
         return {}
 
@@ -192,19 +192,20 @@ def _device_only(args) -> None:
     detection figures stay that run's (the default model trains to the same weights)."""
     from tinyml.firmware.apps import LiveSettings
 
-    results = _previous_results()
+    results = _previous_results(args.results)
     if not results:
-        raise SystemExit("--device-only updates benchmarks/results/kws_stream.json: run the full benchmark first")
+        raise SystemExit(f"--device-only updates benchmarks/results/{args.results}.json: run the full "
+                         "benchmark first")
     with tempfile.TemporaryDirectory(prefix="tinyml-kws-stream-") as tmp:
         run = _run_or_default(args.run, Path(tmp) / "runs")
         figures = device_figures(Path(run), LiveSettings(every=args.every), Path(tmp) / "device")
     _with_device_figures(results, figures, args.every)
     results["device_only"] = "device figures measured again alone (--device-only); the rest from the last full run"
-    write_results("kws_stream", results)
+    write_results(args.results, results)
 
 
-def _previous_device_figures() -> dict:
-    old = _previous_results()
+def _previous_device_figures(name: str) -> dict:
+    old = _previous_results(name)
     keys = ("frontend_instructions_per_hop.", "model_instructions_per_inference.", "app_ram", "arena_bytes",
             "ram_bytes")
     return {k: v for k, v in old.items() if k.startswith(keys)}
@@ -222,6 +223,9 @@ def main(argv=None) -> None:
     parser.add_argument("--device-only", action="store_true",
                         help="only the emulated boards (instructions, RAM): keep the host simulator's "
                              "figures already in the results (minutes instead of an hour)")
+    parser.add_argument("--results", default="kws_stream", metavar="NAME",
+                        help="write benchmarks/results/NAME.json and NAME_det.png (another model than "
+                             "the default: kws_stream_window_mean for a normalize = \"window_mean\" run)")
     args = parser.parse_args(argv)
     if args.device_only:
         _device_only(args)
@@ -254,7 +258,7 @@ def main(argv=None) -> None:
         main_run = by_every[args.every]
         config = LiveSettings(every=args.every).detect_config()
         RESULTS.mkdir(parents=True, exist_ok=True)
-        plot_det(main_run["det"], main_run["chosen"], RESULTS / "kws_stream_det.png")
+        plot_det(main_run["det"], main_run["chosen"], RESULTS / f"{args.results}_det.png")
         results = {
             **main_run["chosen"],
             "keywords": main_run["evaluation"].keywords, "misses": main_run["evaluation"].misses,
@@ -266,10 +270,11 @@ def main(argv=None) -> None:
             "detection_latency_ms": main_run["latency"], "det": main_run["det"],
             "by_every": {str(k): {**v["chosen"], "latency_ms": v["latency"]} for k, v in by_every.items()},
             "host_seconds": round(time.monotonic() - start, 1), "model": str(Path(run).name),
+            "normalize": model.spec.normalize,
         }
         live = LiveSettings(every=args.every)
         if args.skip_device:  # the device figures of the last run stay, with the model they were of
-            figures = _previous_device_figures()
+            figures = _previous_device_figures(args.results)
         else:
             figures = device_figures(Path(run), live, work / "device")
         if figures:
@@ -278,7 +283,7 @@ def main(argv=None) -> None:
                               "detector) on a long stream of the test split (tinyml.stream.streams, seed "
                               f"{args.seed}); thresholds from the validation split; device figures from the "
                               "kws firmware's live mode in QEMU, instructions (-icount shift=0), not cycles")
-        write_results("kws_stream", results)
+        write_results(args.results, results)
 
 
 if __name__ == "__main__":

@@ -133,6 +133,15 @@ def quick_kws_run(data_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def quick_kws_cmn_run(quick_kws_run, tmp_path_factory):
+    """quick_kws_run's recipe on window-mean normalised features (normalize = "window_mean")."""
+    from tinyml.train import KwsTrainConfig, kws
+
+    return kws.train(KwsTrainConfig(size="small", epochs=16, clips_per_class=200, normalize="window_mean"),
+                     runs_root=tmp_path_factory.mktemp("runs"), progress=False)
+
+
+@pytest.fixture(scope="session")
 def quick_vibration_run(data_dir, tmp_path_factory):
     from tinyml.train import VibrationTrainConfig, vibration
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -39,6 +40,36 @@ def test_c_mfcc_matches_python(kws_small, tmp_path):
     assert python.shape == (len(kws_small.x), 49, 10)
     assert identical >= 0.999 and worst <= 1, (identical, worst)
     assert len(np.unique(python)) > 100  # features that actually vary
+
+
+def test_window_mean_normalisation_rounds_half_away_from_zero_and_saturates():
+    spec = MfccSpec(clip_samples=480 + 320, normalize="window_mean")  # 2 frames: halves happen
+    window = np.array([[[1, -1, 127, 5, -128], [2, -2, -128, 5, -128]]], dtype=np.int8)
+    # means 1.5 -> 2, -1.5 -> -2, -0.5 -> -1, 5, -128; 127 - (-1) = 128 saturates to 127
+    assert reference.normalize_window(window, spec).tolist() == [[[-1, 1, 127, 0, 0], [0, 0, -127, 0, 0]]]
+    assert np.array_equal(reference.normalize_window(window, MfccSpec()), window)
+    assert MfccSpec().input_zero_point == 48 and spec.input_zero_point == 0
+    with pytest.raises(ValueError, match="normalize must be one of none, window_mean"):
+        MfccSpec(normalize="mean")
+
+
+@pytest.mark.parametrize("frames", [49, 4])
+def test_c_window_mean_is_the_numpy_normalisation(kws_small, tmp_path, frames):
+    """fe_mfcc() of a normalising spec is numpy's integer normalisation of its own frames, to
+    the byte (ties included: 4 frames make means of .5), and the numpy reference to logf's bit."""
+    spec = MfccSpec(clip_samples=480 + 320 * (frames - 1), normalize="window_mean")
+    start = (16000 - spec.clip_samples) // 2
+    clips = np.ascontiguousarray(kws_small.x[:, start:start + spec.clip_samples])
+    raw = run_runner(build_runner(tmp_path / "raw", "mfcc", replace(spec, normalize="none")), clips, spec.shape)
+    c = run_runner(build_runner(tmp_path / "cmn", "mfcc", spec), clips, spec.shape)
+    assert np.array_equal(c, reference.normalize_window(raw, spec))
+    totals = raw.astype(np.int32).sum(axis=1)
+    if frames == 4:
+        halves = totals % 4 == 2
+        assert np.any(halves & (totals > 0)) and np.any(halves & (totals < 0))
+    identical, worst = agreement(kws_features(clips, spec), c)
+    assert identical >= 0.99 and worst <= 1, (identical, worst)
+    assert not np.array_equal(c, raw)
 
 
 def test_c_spectrum_matches_python(vibration_small, tmp_path):

@@ -230,6 +230,7 @@ BAD_SETTINGS = [
      "learning_rate = false: must be a number greater than 0 and at most 1"),
     (KwsTrainConfig, "seed = -1", "seed = -1: must be an integer from 0 to 4294967295"),
     (KwsTrainConfig, 'size = "huge"', 'size = "huge": must be "default" or "small"'),
+    (KwsTrainConfig, 'normalize = "cmn"', 'normalize = "cmn": must be "none" or "window_mean"'),
     (KwsTrainConfig, "clips_per_class = 5", "clips_per_class = 5: must be an integer from 10 to 20000"),
     (KwsTrainConfig, "dataset = 3", 'dataset = 3: must be a dataset folder, or "" for the synthetic set'),
     (KwsTrainConfig, 'dataset = "nowhere"',
@@ -265,7 +266,7 @@ def test_good_settings_are_taken_as_written(tmp_path):
 
 
 KWS_KEYS = ("batch_size, blocks, channels, clips_per_class, dataset, epochs, frame_samples, hop_samples, "
-            "kernel_coeffs, kernel_frames, learning_rate, mel_bands, mfcc_coefficients, seed, size, "
+            "kernel_coeffs, kernel_frames, learning_rate, mel_bands, mfcc_coefficients, normalize, seed, size, "
             "stride_coeffs, stride_frames")
 
 

@@ -162,7 +162,10 @@ def predictions(run: Path, clips: np.ndarray) -> np.ndarray:
     from tinyml.convert.tflm import TflmModel
     from tinyml.features import kws_features
 
-    return TflmModel(run / "model_int8.tflite").run(kws_features(clips)).argmax(axis=1)
+    from tinyml.firmware.apps import frontend_spec
+
+    spec = frontend_spec("kws", json.loads((run / "metrics.json").read_text()))
+    return TflmModel(run / "model_int8.tflite").run(kws_features(clips, spec)).argmax(axis=1)
 
 
 def test_evaluating_on_the_runs_own_test_split_gives_the_training_score(kws_run):

@@ -4,7 +4,9 @@ stream` run the device's loop on a recording."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +29,7 @@ from tinyml.stream.detect import hop_ms, probability_milli
 from tinyml.tools import proc
 
 SPEC = MfccSpec()
+NORMALIZED = MfccSpec(normalize="window_mean")  # `normalize = "window_mean"` in a kws config
 RUNNER = Path(__file__).parent / "c" / "stream_runner.c"
 FRAME_BYTES = SPEC.coefficients
 WINDOW_BYTES = SPEC.frames * SPEC.coefficients
@@ -40,9 +43,17 @@ def clips():
 
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory) -> Path:
+    return stream_runner(tmp_path_factory.mktemp("stream-runner"), SPEC)
+
+
+@pytest.fixture(scope="module")
+def normalized_runner(tmp_path_factory) -> Path:
+    return stream_runner(tmp_path_factory.mktemp("stream-runner-cmn"), NORMALIZED)
+
+
+def stream_runner(out: Path, spec: MfccSpec) -> Path:
     """tests/c/stream_runner.c with tm_stream.c, tm_detect.c and tm_frontend.c, for the host."""
-    out = tmp_path_factory.mktemp("stream-runner")
-    files = write_c_frontend(out, SPEC)
+    files = write_c_frontend(out, spec)
     exe = out / "stream_runner"
     done = proc.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic",
                      "-I", str(out), "-I", str(C_DIR), str(files[0]), str(C_DIR / "tm_stream.c"),
@@ -101,26 +112,35 @@ def test_every_test_clip_streamed_is_its_batch_features_in_c_and_numpy(clips, ru
     assert len(np.unique(reference)) > 100  # features that vary
 
 
-def test_every_window_of_a_long_stream_is_the_batch_reference(clips, runner):
+@pytest.mark.parametrize("spec", [SPEC, NORMALIZED], ids=["mlperf", "window-mean"])
+def test_every_window_of_a_long_stream_is_the_batch_reference(clips, runner, normalized_runner, spec):
     audio = long_stream(clips)
     assert len(audio) == 7 * 16000 + 123
-    frames, windows = c_stream(runner, audio, "push", "97")
+    exe = runner if spec == SPEC else normalized_runner
+    frames, windows = c_stream(exe, audio, "push", "97")
     n = len(frames)
     assert n == 1 + (len(audio) - SPEC.window) // SPEC.stride == 349
     positions = np.arange(SPEC.frames, n + 1)  # frames computed when the window is full
     batch = kws_features(np.stack([audio[(p - SPEC.frames) * SPEC.stride:][:SPEC.clip_samples]
-                                   for p in positions]))
+                                   for p in positions]), spec)
     assert len(batch) == 301
     assert np.array_equal(windows[positions - 1], batch)
-    assert np.array_equal(mfcc_frames(audio), frames)
-    space_frames, space_windows = c_stream(runner, audio, "space")
+    assert np.array_equal(mfcc_frames(audio), frames)  # the ring holds frames, normalised or not
+    space_frames, space_windows = c_stream(exe, audio, "space")
     assert np.array_equal(space_frames, frames) and np.array_equal(space_windows, windows)
-    stream = MfccStream(SPEC)
+    stream = MfccStream(spec)
     for start in range(0, len(audio), 320 * 7):
         stream.push(audio[start:start + 320 * 7])
         if stream.full:
             assert np.array_equal(stream.window(), windows[stream.frames - 1])
     assert stream.frames == n and len(stream.pending) == 160 + (len(audio) - 160) % 320
+    if spec == NORMALIZED:  # each window's coefficients centred on 0 (to the rounding of its
+        # mean), except c0 where a loud chirp beside silence saturates; few values at a limit
+        means = batch.astype(np.float64).mean(axis=1)
+        assert np.abs(means[:, 1:]).max() <= 0.5 and 1 < np.abs(means[:, 0]).max() <= 8
+        assert 0 < np.mean((batch == 127) | (batch == -128)) < 0.01
+        assert not np.array_equal(batch, kws_features(np.stack([audio[(p - 49) * 320:][:16000]
+                                                                for p in positions])))
 
 
 def test_numpy_stream_takes_any_chunking(clips):
@@ -290,7 +310,7 @@ def test_simulator_feeds_the_model_the_batch_windows(quick_kws_run, recording):
     frames = 1 + (len(audio) - 480) // 320
     assert frames == 399 and result.hops.tolist() == list(range(49, frames + 1, 3))
     windows = np.stack([audio[(h - 49) * 320:][:16000] for h in result.hops])
-    tflm = TflmModel(Path(quick_kws_run.folder) / "model_int8.tflite").run(kws_features(windows))
+    tflm = TflmModel(Path(quick_kws_run.folder) / "model_int8.tflite").run(kws_features(windows, model.spec))
     assert np.array_equal(result.outputs, tflm)
     thresholds = model.default_thresholds(config)
     assert thresholds == [538] * 10 + [None, None]  # 0.7 x 3 x 256 = 537.6
@@ -327,6 +347,22 @@ def test_cli_errors_are_one_line(quick_kws_run, tmp_path):
                         f"(convert with `sox IN -r 16000 OUT`)")
 
 
+def test_a_run_with_an_unknown_front_end_is_one_line(quick_kws_run, tmp_path):
+    """A metrics.json damaged or from another tinyml (a normalisation this one lacks)."""
+    run = tmp_path / "run"
+    shutil.copytree(quick_kws_run.folder, run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["frontend"]["normalize"] = "per_speaker"
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(16000, dtype=np.int16))
+    done = subprocess.run([sys.executable, "-m", "tinyml", "stream", str(run), str(wav)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr == (
+        "Error: the run's metrics.json has no front-end this tinyml knows (normalize must be one of "
+        "none, window_mean, not 'per_speaker'): train the run again\n"), done.stderr
+
+
 @pytest.mark.parametrize("args,message", [
     (["--threshold", "1.5"], "--threshold 1.5 is not a probability: give one in (0, 1]"),
     (["--every", "0"], "detection needs every >= 1 hop"),
@@ -353,12 +389,20 @@ def test_thresholds_chosen_on_validation_clips(quick_kws_run):
     assert choice.validation.false_accepts <= 1
 
 
+@pytest.fixture(scope="module", params=["mlperf", "window-mean"])
+def listening_run(request):
+    """The quick run, and its twin trained on normalised windows."""
+    run = request.getfixturevalue("quick_kws_run" if request.param == "mlperf" else "quick_kws_cmn_run")
+    assert run.metrics["frontend"]["normalize"] == ("none" if request.param == "mlperf" else "window_mean")
+    return run
+
+
 @pytest.fixture(scope="module")
-def listener(quick_kws_run, tmp_path_factory) -> Path:
+def listener(listening_run, tmp_path_factory) -> Path:
     """The stream runner with the run's model compiled to C: the device's loop on the host."""
     out = tmp_path_factory.mktemp("listener")
-    model = compile_model(Path(quick_kws_run.folder) / "model_int8.tflite", out / "model", name="model")
-    files = write_c_frontend(out, SPEC)
+    model = compile_model(Path(listening_run.folder) / "model_int8.tflite", out / "model", name="model")
+    files = write_c_frontend(out, StreamModel.load(listening_run.folder).spec)  # normalised or not, as trained
     exe = out / "listener"
     sources = [str(p) for p in model.files if p.suffix == ".c"]
     done = proc.run(["gcc", "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic",
@@ -370,12 +414,12 @@ def listener(quick_kws_run, tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("every,average,refractory_ms", [(2, 3, 1000), (1, 1, 300), (4, 2, 500)])
-def test_c_listening_loop_detects_what_the_simulator_does(quick_kws_run, recording, listener, every,
+def test_c_listening_loop_detects_what_the_simulator_does(listening_run, recording, listener, every,
                                                            average, refractory_ms):
     """Stream, compiled model and detector in C (the engine is bit exact with TFLM) against
     tinyml.stream: the same detections at the same hops, scores, probabilities and times."""
     audio, _ = recording
-    model = StreamModel.load(quick_kws_run.folder)
+    model = StreamModel.load(listening_run.folder)
     config = DetectConfig(every=every, average=average, refractory_ms=refractory_ms)
     thresholds = model.default_thresholds(config, 0.3)
     expected = simulate(model, audio, config, thresholds).detections

@@ -106,7 +106,8 @@ def test_config_rules_for_the_new_settings(tmp_path):
 
 @pytest.mark.parametrize("params", [
     {"frame_samples": 400, "hop_samples": 640, "mel_bands": 20, "mfcc_coefficients": 13},
-    {"frame_samples": 512, "hop_samples": 400, "mel_bands": 32, "mfcc_coefficients": 10},
+    {"frame_samples": 512, "hop_samples": 400, "mel_bands": 32, "mfcc_coefficients": 10,
+     "normalize": "window_mean"},
 ])
 def test_searched_mfcc_frontends_are_the_c_frontend_bit_for_bit(params, tmp_path):
     """The front-end settings the tuner varies are safe: C computes them as Python does."""
@@ -123,7 +124,7 @@ def test_searched_mfcc_frontends_are_the_c_frontend_bit_for_bit(params, tmp_path
     c = run_runner(build_runner(tmp_path, "mfcc", spec), clips, spec.shape)
     worst = int(np.abs(c.astype(int) - python).max())
     assert python.shape == (15, *spec.shape) and np.mean(c == python) >= 0.999 and worst <= 1
-    assert len(np.unique(python)) > 50
+    assert len(np.unique(python)) > 30  # features that vary (centred windows vary less)
 
 
 @pytest.mark.parametrize("bands", [4, 32])

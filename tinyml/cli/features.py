@@ -8,6 +8,7 @@ import numpy as np
 from tinyml.cli.datasets import resolve
 from tinyml.datasets import load
 from tinyml.features import kws_features, vibration_features
+from tinyml.train.config import KwsTrainConfig
 
 
 @click.command("features")
@@ -15,8 +16,8 @@ from tinyml.features import kws_features, vibration_features
 @click.option("--out", "-o", type=click.Path(path_type=Path), required=True,
               help="The .npz to write: features (int8), labels, split.")
 def command(dataset: str, out: Path) -> None:
-    """Compute a dataset's int8 features with the reference front-end (the C front-end on the
-    device computes the same bytes).
+    """Compute a dataset's int8 features with the reference front-end of `tinyml train`'s
+    defaults (the C front-end on the device computes the same bytes).
 
     \b
     Example:
@@ -24,7 +25,7 @@ def command(dataset: str, out: Path) -> None:
     """
     data = load(resolve(dataset))
     with click.progressbar(length=1, label="computing features") as bar:
-        x = kws_features(data.x) if data.kind == "kws" else vibration_features(data.x)
+        x = kws_features(data.x, KwsTrainConfig().frontend()) if data.kind == "kws" else vibration_features(data.x)
         bar.update(1)
     np.savez(out, features=x, labels=data.labels, split=data.split, classes=np.array(data.classes))
     click.echo(f"Wrote {x.shape} int8 features to {out}")

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tinyml.features import reference
@@ -18,8 +20,10 @@ __all__ = ["MfccSpec", "MfccStream", "SpectrumSpec", "dataset_features", "kws_fe
 
 
 def kws_features(clips: np.ndarray, spec: MfccSpec = MfccSpec(), batch: int = 512) -> np.ndarray:
-    """int8 MFCC features [clips, frames, coefficients] of int16 clips."""
-    out = [reference.quantize(reference.mfcc(clips[i:i + batch], spec), spec.scale, spec.zero_point)
+    """int8 MFCC features [clips, frames, coefficients] of int16 clips: the model's input
+    (normalised as the spec says)."""
+    out = [reference.normalize_window(reference.quantize(reference.mfcc(clips[i:i + batch], spec),
+                                                         spec.scale, spec.zero_point), spec)
            for i in range(0, len(clips), batch)]
     return np.concatenate(out) if out else np.zeros((0,) + spec.shape, dtype=np.int8)
 
@@ -40,6 +44,9 @@ def dataset_features(dataset, folder=None, spec: MfccSpec | SpectrumSpec | None 
 
     if spec is None:
         spec = MfccSpec() if dataset.kind == "kws" else SpectrumSpec()
+    if isinstance(spec, MfccSpec) and spec.normalize != "none":  # the frames cached, normalised after
+        frames = dataset_features(dataset, folder, replace(spec, normalize="none"))
+        return reference.normalize_window(frames, spec)
 
     def compute() -> np.ndarray:
         return kws_features(dataset.x, spec) if dataset.kind == "kws" else vibration_features(dataset.x, spec)

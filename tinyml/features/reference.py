@@ -47,6 +47,19 @@ def quantize(values: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return np.clip(r + zero_point, -128, 127).astype(np.int8)
 
 
+def normalize_window(windows: np.ndarray, spec: MfccSpec) -> np.ndarray:
+    """int8 windows [..., frames, coefficients] as the model takes them: unchanged, or with
+    normalize "window_mean" each coefficient minus its mean over the frames, the mean rounded
+    half away from zero in integers and the difference saturated to int8 (fe_mfcc_normalize())."""
+    windows = np.asarray(windows, dtype=np.int8)
+    if spec.normalize == "none":
+        return windows
+    n = windows.shape[-2]
+    total = windows.astype(np.int32).sum(axis=-2, keepdims=True)
+    mean = np.where(total >= 0, (2 * total + n) // (2 * n), -((n - 2 * total) // (2 * n)))
+    return np.clip(windows.astype(np.int32) - mean, -128, 127).astype(np.int8)
+
+
 def mfcc(clips: np.ndarray, spec: MfccSpec = MfccSpec()) -> np.ndarray:
     """float32 MFCC [clips, frames, coefficients] of int16 clips [clips, samples]."""
     clips = np.atleast_2d(clips)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+NORMALIZE = ("none", "window_mean")  # MfccSpec.normalize
+
 
 @dataclass(frozen=True)
 class MfccSpec:
@@ -15,6 +17,12 @@ class MfccSpec:
     periodic Hann window, zero-padded to `fft` points; power spectrum; `mel_bands` triangular
     HTK-mel filters from `fmin` to `fmax` Hz; natural log of (energy + `log_floor`); orthonormal
     DCT-II, first `coefficients` kept. int8 features are round(v / scale) + zero_point, clamped.
+
+    normalize "window_mean" then takes from each coefficient its mean over the window's frames
+    (cepstral mean normalisation, in int8: reference.normalize_window): a microphone's frequency
+    response and the talker's level add the same offset to every frame's cepstrum, so they
+    cancel. The model's input then has zero point 0 (`input_zero_point`). "none" is MLPerf
+    Tiny's front-end, which its reference model takes.
     """
     sample_rate: int = 16000
     clip_samples: int = 16000
@@ -28,6 +36,16 @@ class MfccSpec:
     log_floor: float = 1e-6
     scale: float = 0.5        # int8 covers [-88, 39.5]: digital silence (-87.4) to loud speech
     zero_point: int = 48
+    normalize: str = "none"   # or "window_mean"
+
+    def __post_init__(self):
+        if self.normalize not in NORMALIZE:
+            raise ValueError(f"normalize must be one of {', '.join(NORMALIZE)}, not {self.normalize!r}")
+
+    @property
+    def input_zero_point(self) -> int:
+        """The zero point of what the model takes: 0 once normalised (0 = the window's mean)."""
+        return 0 if self.normalize == "window_mean" else self.zero_point
 
     @property
     def frames(self) -> int:

@@ -65,5 +65,7 @@ class MfccStream:
         return self.frames >= self.spec.frames
 
     def window(self) -> np.ndarray:
-        """The ring in time order, oldest first: the model's int8 input [frames, coefficients]."""
-        return np.roll(self.ring, -(self.frames % self.spec.frames), axis=0)
+        """The ring in time order, oldest first, normalised as the spec says: the model's int8
+        input [frames, coefficients]."""
+        in_time = np.roll(self.ring, -(self.frames % self.spec.frames), axis=0)
+        return reference.normalize_window(in_time, self.spec)

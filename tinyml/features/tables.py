@@ -80,7 +80,8 @@ def c_header(mfcc: MfccSpec | None = None, spectrum: SpectrumSpec | None = None)
             f"#define FE_MFCC_FFT {mfcc.fft}\n#define FE_MFCC_BANDS {mfcc.mel_bands}\n"
             f"#define FE_MFCC_COEFFS {mfcc.coefficients}\n#define FE_MFCC_FRAMES {mfcc.frames}\n"
             f"#define FE_MFCC_LOG_FLOOR {mfcc.log_floor!r}f\n"
-            f"#define FE_MFCC_SCALE {mfcc.scale!r}f\n#define FE_MFCC_ZERO_POINT {mfcc.zero_point}\n\n")
+            f"#define FE_MFCC_SCALE {mfcc.scale!r}f\n#define FE_MFCC_ZERO_POINT {mfcc.zero_point}\n"
+            f"#define FE_MFCC_NORMALIZE {int(mfcc.normalize == 'window_mean')}\n\n")
         parts.append(_c_array("fe_mfcc_window", hann(mfcc.window)))
         parts.append(_c_array("fe_mfcc_mel_first", first, "int16_t"))
         parts.append(_c_array("fe_mfcc_mel_count", count, "int16_t"))

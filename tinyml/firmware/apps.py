@@ -128,8 +128,13 @@ def run_or_model(app: str, source: Path) -> tuple[dict, Path]:
 
 
 def frontend_spec(app: str, metrics: dict) -> MfccSpec | SpectrumSpec:
+    """The front-end a run trained on, from its metrics.json."""
     cls = MfccSpec if app == "kws" else SpectrumSpec
-    return cls(**metrics["frontend"])
+    try:
+        return cls(**metrics["frontend"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TinymlError(f"the run's metrics.json has no front-end this tinyml knows ({exc}): "
+                          "train the run again") from None
 
 
 def raw_windows(app: str, dataset_x: np.ndarray, spec) -> np.ndarray:
@@ -155,8 +160,11 @@ def host_features(app: str, raw: np.ndarray, spec, levels: np.ndarray | None = N
     from tinyml.features import reference
     from tinyml.features.normalize import normalize
 
-    compute = reference.mfcc if app == "kws" else reference.spectrum
-    q = reference.quantize(compute(raw, spec), spec.scale, spec.zero_point)
+    if app == "kws":
+        from tinyml.features import kws_features
+
+        return kws_features(raw, spec)
+    q = reference.quantize(reference.spectrum(raw, spec), spec.scale, spec.zero_point)
     return q if levels is None else normalize(q, levels).reshape(q.shape)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from tinyml.errors import TinymlError
+from tinyml.features import reference
 from tinyml.features.spec import MfccSpec
 from tinyml.features.stream import MfccStream
 from tinyml.stream.detect import (DetectConfig, Detection, Detector, hop_ms, is_due,
@@ -82,6 +83,7 @@ def model_outputs(model: StreamModel, audio: np.ndarray, every: int) -> tuple[np
                if is_due(h, every, spec.frames)]
         windows = np.stack([frames[h - first + 1 - spec.frames:h - first + 1] for h in due]) if due \
             else np.zeros((0,) + spec.shape, dtype=np.int8)
+        windows = reference.normalize_window(windows, spec)
         hops.extend(due)
         outputs.append(model.run(windows))
         frames = frames[-(spec.frames - 1):]

@@ -103,6 +103,10 @@ class KwsTrainConfig(_Checked):
     hop_samples: int = _setting(320, Integer(16, 8000))         # stride: 20 ms
     mel_bands: int = _setting(40, Integer(4, 40))               # int8 holds log-mel silence up to 40 bands
     mfcc_coefficients: int = _setting(10, Integer(1, 40))
+    # "window_mean": each coefficient minus its mean over the window (cepstral mean
+    # normalisation): better on unheard voices and real speech, more false accepts when listening
+    # (README, "Data and the front-end"); "none" is MLPerf Tiny's front-end.
+    normalize: str = _setting("none", OneOf(("none", "window_mean")))
 
     def __post_init__(self):
         super().__post_init__()
@@ -122,7 +126,7 @@ class KwsTrainConfig(_Checked):
 
         return MfccSpec(window=self.frame_samples, stride=self.hop_samples,
                         fft=1 << (self.frame_samples - 1).bit_length(), mel_bands=self.mel_bands,
-                        coefficients=self.mfcc_coefficients)
+                        coefficients=self.mfcc_coefficients, normalize=self.normalize)
 
     def architecture(self) -> dict:
         """kws.build_model's shape arguments."""

@@ -70,10 +70,13 @@ def _dataset(value: str | Path, split: str | None, progress: bool):
 
 def _features(data, folder: Path | None, spec) -> np.ndarray:
     """int8 features as training computed them (cached beside a dataset folder); a run with a
-    front-end other than the default one gets its own, uncached."""
+    front-end other than the default one (normalised or not) gets its own, uncached."""
+    from dataclasses import replace
+
     from tinyml.features import MfccSpec, dataset_features, kws_features
 
-    return dataset_features(data, folder) if spec == MfccSpec() else kws_features(data.x, spec)
+    default = replace(spec, normalize="none") == MfccSpec()
+    return dataset_features(data, folder, spec) if default else kws_features(data.x, spec)
 
 
 def _rate(hits: np.ndarray) -> float | None:
@@ -109,7 +112,7 @@ def evaluate_on(run: str | Path, dataset: str | Path, split: str | None = None,
 
     from tinyml.convert.tflm import TflmModel
     from tinyml.datasets.store import digest
-    from tinyml.features import MfccSpec
+    from tinyml.firmware.apps import frontend_spec
 
     run = Path(run)
     if split not in (None, *SPLIT_CHOICES):
@@ -121,7 +124,7 @@ def evaluate_on(run: str | Path, dataset: str | Path, split: str | None = None,
     if data.classes != classes:
         raise TinymlError(f"{source} has the classes {', '.join(data.classes)}; {run} was trained on "
                           f"{', '.join(classes)}")
-    spec = MfccSpec(**metrics["frontend"])
+    spec = frontend_spec("kws", metrics)
     if data.sample_rate != spec.sample_rate:
         raise TinymlError(f"{source} is sampled at {data.sample_rate} Hz; {run}'s front-end takes "
                           f"{spec.sample_rate} Hz")

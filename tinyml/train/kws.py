@@ -117,7 +117,7 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
     spec = cfg.frontend()
     data, folder = prepare_dataset(cfg, progress)
     q = dataset_features(data, folder, spec)
-    x = dequantize(q, spec.scale, spec.zero_point)[..., None]
+    x = dequantize(q, spec.scale, spec.input_zero_point)[..., None]
     y = data.labels.astype(np.int32)
     tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)
     model = build_model(cfg.size, spec.shape, len(data.classes), augment=True, **cfg.architecture())
@@ -130,7 +130,7 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
     float_pred = model.predict(x[te], batch_size=256, verbose=0).argmax(axis=1)
     inference = build_model(cfg.size, spec.shape, len(data.classes), batch_size=1, **cfg.architecture())
     inference.set_weights(model.get_weights())
-    tflite = to_int8_tflite(inference, q[tr][..., None], spec.scale, spec.zero_point, seed=cfg.seed)
+    tflite = to_int8_tflite(inference, q[tr][..., None], spec.scale, spec.input_zero_point, seed=cfg.seed)
     rep = report(tflite)
     tflm_out = TflmModel(tflite).run(q[te])
     lite_out = run_tflite(tflite, q[te])

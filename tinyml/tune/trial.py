@@ -153,7 +153,7 @@ def train_candidate(app: str, cfg, data: TuneData, epochs: int,
     if app == "kws":
         from tinyml.train.kws import build_model
 
-        x = dequantize(q, spec.scale, spec.zero_point)[..., None]
+        x = dequantize(q, spec.scale, spec.input_zero_point)[..., None]
         y = ds.labels.astype(np.int32)
         model = build_model(cfg.size, spec.shape, data.classes, augment=True, **cfg.architecture())
         steps = int(np.ceil(tr.sum() / cfg.batch_size)) * epochs
@@ -167,7 +167,7 @@ def train_candidate(app: str, cfg, data: TuneData, epochs: int,
         inference = inference_model(app, cfg, spec, data.classes)
         inference.set_weights(model.get_weights())
         with quiet_output(quiet):
-            tflite = to_int8_tflite(inference, q[tr][..., None], spec.scale, spec.zero_point, seed=cfg.seed)
+            tflite = to_int8_tflite(inference, q[tr][..., None], spec.scale, spec.input_zero_point, seed=cfg.seed)
         tflm = TflmModel(tflite)
         val = float(np.mean(tflm.run(q[va]).argmax(axis=1) == y[va]))
         test = float(np.mean(tflm.run(q[te]).argmax(axis=1) == y[te]))

@@ -93,6 +93,29 @@ void fe_mfcc(const int16_t *clip, int8_t *out, float *work)
     for (f = 0; f < FE_MFCC_FRAMES; ++f) {
         fe_mfcc_frame(clip + f * FE_MFCC_STRIDE, out + f * FE_MFCC_COEFFS, work);
     }
+    fe_mfcc_normalize(out);
+}
+
+void fe_mfcc_normalize(int8_t *window)
+{
+#if FE_MFCC_NORMALIZE
+    int c, f;
+    for (c = 0; c < FE_MFCC_COEFFS; ++c) {
+        int32_t total = 0, mean;
+        for (f = 0; f < FE_MFCC_FRAMES; ++f) {
+            total += window[f * FE_MFCC_COEFFS + c];
+        }
+        /* the mean, rounded half away from zero in integers */
+        mean = total >= 0 ? (2 * total + FE_MFCC_FRAMES) / (2 * FE_MFCC_FRAMES)
+                          : -((FE_MFCC_FRAMES - 2 * total) / (2 * FE_MFCC_FRAMES));
+        for (f = 0; f < FE_MFCC_FRAMES; ++f) {
+            const int32_t v = (int32_t)window[f * FE_MFCC_COEFFS + c] - mean;
+            window[f * FE_MFCC_COEFFS + c] = (int8_t)(v < -128 ? -128 : (v > 127 ? 127 : v));
+        }
+    }
+#else
+    (void)window;
+#endif
 }
 #endif
 

@@ -24,9 +24,15 @@
 extern "C" {
 #endif
 
-/* MFCC of one clip (FE_MFCC_CLIP int16 samples) into FE_MFCC_FRAMES x FE_MFCC_COEFFS int8.
- * work: 2 * FE_MFCC_FFT + FE_MFCC_BANDS floats. */
+/* MFCC of one clip (FE_MFCC_CLIP int16 samples) into FE_MFCC_FRAMES x FE_MFCC_COEFFS int8,
+ * normalised by fe_mfcc_normalize(): the model's input. work: 2 * FE_MFCC_FFT + FE_MFCC_BANDS
+ * floats. */
 void fe_mfcc(const int16_t *clip, int8_t *out, float *work);
+
+/* In place on a window of FE_MFCC_FRAMES x FE_MFCC_COEFFS int8: with FE_MFCC_NORMALIZE (spec
+ * normalize "window_mean"), each coefficient minus its mean over the frames (rounded half away
+ * from zero), saturated; without, nothing. */
+void fe_mfcc_normalize(int8_t *window);
 
 /* One MFCC frame: FE_MFCC_WINDOW int16 samples into FE_MFCC_COEFFS int8. fe_mfcc() is this,
  * once per stride; the streaming front-end (tm_stream.h) calls it once per hop. Same work. */

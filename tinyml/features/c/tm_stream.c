@@ -70,4 +70,5 @@ void tm_stream_window(const tm_stream_t *s, int8_t *out)
     for (i = 0; i < s->head; ++i) {
         out[older + i] = s->ring[i];
     }
+    fe_mfcc_normalize(out);
 }

@@ -46,8 +46,8 @@ uint32_t tm_stream_push(tm_stream_t *s, const int16_t *samples, uint32_t count, 
 /* 1 once the ring holds FE_MFCC_FRAMES frames: the model's window is complete. */
 int tm_stream_full(const tm_stream_t *s);
 
-/* The ring in time order, oldest frame first: FE_MFCC_FRAMES x FE_MFCC_COEFFS int8, the
- * model's input. */
+/* The ring in time order, oldest frame first, then fe_mfcc_normalize(): FE_MFCC_FRAMES x
+ * FE_MFCC_COEFFS int8, the model's input. */
 void tm_stream_window(const tm_stream_t *s, int8_t *out);
 
 #ifdef __cplusplus
