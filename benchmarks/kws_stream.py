@@ -227,6 +227,8 @@ def main(argv=None) -> None:
                         help="write benchmarks/results/NAME.json and NAME_det.png (another model than "
                              "the default: kws_stream_window_mean for a normalize = \"window_mean\" run)")
     args = parser.parse_args(argv)
+    if not re.fullmatch(r"[A-Za-z0-9_]+", args.results):
+        parser.error(f"--results {args.results!r}: a file name of letters, digits and _ (no path)")
     if args.device_only:
         _device_only(args)
         return
