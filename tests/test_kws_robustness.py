@@ -20,7 +20,7 @@ def test_help_names_the_partial_runs_and_trains_nothing():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for option in ("--engines ENGINES", "--skip-left-out", "--skip-default", "real_dev_acc",
-                   "left_out.ENGINE.acc"):
+                   "left_out.ENGINE.acc", "--normalize"):
         assert option in done.stdout
 
 
@@ -59,3 +59,27 @@ def test_a_partial_run_keeps_the_other_figures_under_their_own_recipe(tmp_path, 
     assert kept["recipe"] == {"engines": ["espeak-ng"], "recipe": 5}
     assert kept["left_out"] == {"espeak-ng": {"acc": 0.4, "test_clips": 9, "recipe": OLD_RECIPE},
                                 "festival": {"acc": 0.7, "test_clips": 9, "recipe": {"recipe": 4}}}
+
+
+def test_a_normalised_run_goes_under_variants_and_keeps_the_default_figures(tmp_path, monkeypatch):
+    """--normalize window_mean trains that recipe (the config reaches both trainings) and
+    writes its figures beside the default's, never over them."""
+    monkeypatch.setattr(kws_robustness, "RESULTS", tmp_path)
+    written = {}
+    monkeypatch.setattr(kws_robustness, "write_results", lambda name, results: written.update(
+        {name: json.loads(json.dumps(results))}))
+    seen = []
+    monkeypatch.setattr(kws_robustness, "_default_model",
+                        lambda cfg, runs: seen.append(("default", cfg.normalize)) or {"real_dev_acc": 0.9})
+    monkeypatch.setattr(kws_robustness, "left_out",
+                        lambda engine, cfg, runs: seen.append((engine, cfg.normalize)) or {"acc": 0.6})
+    earlier = {"recipe": {"recipe": 5}, "real_dev_acc": 0.78, "left_out": {"pico": {"acc": 0.5, "recipe": {}}}}
+    (tmp_path / "kws_robustness.json").write_text(json.dumps(earlier))
+    monkeypatch.setattr(sys, "argv", ["kws_robustness", "--normalize", "window_mean", "--engines", "pico"])
+    kws_robustness.main()
+    out = written["kws_robustness"]
+    assert seen == [("default", "window_mean"), ("pico", "window_mean")]
+    assert out["real_dev_acc"] == 0.78 and out["left_out"] == earlier["left_out"]
+    variant = out["variants"]["normalize=window_mean"]
+    assert variant["real_dev_acc"] == 0.9 and variant["recipe"]["normalize"] == "window_mean"
+    assert variant["left_out"]["pico"]["acc"] == 0.6

@@ -456,3 +456,14 @@ def test_long_stream_uses_every_clip_once_with_its_keywords_where_it_says():
     gaps = len(stream.audio) - 30 * 16000
     assert 30 * 0.2 * 16000 <= gaps <= 30 * 2.5 * 16000  # at most one gap per clip, each 0.2-2.5 s
     assert np.array_equal(long_stream(data, "test", seed=1).audio, stream.audio)  # seeded
+
+
+def test_stream_benchmark_writes_only_a_plain_results_name():
+    """benchmarks/kws_stream.py --results NAME names a file in benchmarks/results, never a path."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.kws_stream", "--results", "../elsewhere"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+        "kws_stream.py: error: --results '../elsewhere': a file name of letters, digits and _ (no path)")
+    shown = subprocess.run([sys.executable, "-m", "benchmarks.kws_stream", "--help"],
+                           capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "--results NAME" in shown.stdout
