@@ -25,7 +25,10 @@ def command(dataset: str, out: Path) -> None:
     """
     data = load(resolve(dataset))
     with click.progressbar(length=1, label="computing features") as bar:
-        x = kws_features(data.x, KwsTrainConfig().frontend()) if data.kind == "kws" else vibration_features(data.x)
+        if data.kind == "kws":
+            x = kws_features(data.x, KwsTrainConfig().frontend())
+        else:
+            x = vibration_features(data.x)
         bar.update(1)
     np.savez(out, features=x, labels=data.labels, split=data.split, classes=np.array(data.classes))
     click.echo(f"Wrote {x.shape} int8 features to {out}")

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from tinyml.errors import TinymlError
+from tinyml.features.spec import NORMALIZE
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class KwsTrainConfig(_Checked):
     # "window_mean": each coefficient minus its mean over the window (cepstral mean
     # normalisation): better on unheard voices and real speech, more false accepts when listening
     # (README, "Data and the front-end"); "none" is MLPerf Tiny's front-end.
-    normalize: str = _setting("none", OneOf(("none", "window_mean")))
+    normalize: str = _setting("none", OneOf(NORMALIZE))
 
     def __post_init__(self):
         super().__post_init__()
