@@ -10,7 +10,8 @@
   taken for a keyword, out of `silence_clips`).
 
 Run: .venv/bin/python -m benchmarks.kws_robustness [--engines espeak-ng,piper] [--skip-left-out | --skip-default]
-     [--normalize window_mean] (the recipe on window-mean normalised features: variants.normalize=window_mean)
+     [--normalize window_mean] [--label-smoothing S] (the recipe with other settings: their figures go
+     under variants."normalize=window_mean", variants."label_smoothing=0.1", ...)
      (writes benchmarks/results/kws_robustness.json; about 10 minutes per training on 2 cores)
 """
 
@@ -21,6 +22,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +30,7 @@ import numpy as np
 from benchmarks import RESULTS, write_results
 from tinyml.datasets import KwsConfig, audio, dataset_folder, make_kws, utterances
 from tinyml.datasets.kws_synth import CLASSES, KEYWORDS
+from tinyml.errors import TinymlError
 from tinyml.features.spec import NORMALIZE
 from tinyml.train import KwsTrainConfig, kws
 from tinyml.train.evaluate import evaluate_on
@@ -64,8 +67,7 @@ def left_out(engine: str, cfg: KwsTrainConfig, runs: Path) -> dict:
                          seed=cfg.seed, test_engine=engine)
     make_kws(data_cfg, progress=False)
     folder = dataset_folder("kws", data_cfg)
-    metrics = kws.train(KwsTrainConfig(dataset=str(folder), seed=cfg.seed, normalize=cfg.normalize),
-                        runs_root=runs, progress=False).metrics
+    metrics = kws.train(replace(cfg, dataset=str(folder)), runs_root=runs, progress=False).metrics
     return {"acc": metrics["int8_tflm_acc"], "test_clips": metrics["test_examples"]}
 
 
@@ -84,15 +86,18 @@ def main() -> None:
     parser.add_argument("--runs", type=Path,
                         help="keep the trained runs in this folder (default: a temporary one)")
     parser.add_argument("--normalize", choices=NORMALIZE, default=KwsTrainConfig().normalize,
-                        help="the front-end's normalisation [default: the training default's]; "
-                             "another one's figures go under variants.normalize=NAME")
+                        help="the front-end's normalisation [default: the training default's]")
+    parser.add_argument("--label-smoothing", type=float, default=KwsTrainConfig().label_smoothing,
+                        help="training's label smoothing [default: the training default's]")
     args = parser.parse_args()
-    cfg = KwsTrainConfig(normalize=args.normalize)
+    try:
+        cfg = KwsTrainConfig(normalize=args.normalize, label_smoothing=args.label_smoothing)
+    except TinymlError as e:
+        parser.error(str(e))
     recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe, "epochs": cfg.epochs,
-              "normalize": cfg.normalize}
+              "normalize": cfg.normalize, "label_smoothing": cfg.label_smoothing}
     results = _earlier()
-    target = results if cfg == KwsTrainConfig() else \
-        results.setdefault("variants", {}).setdefault(f"normalize={cfg.normalize}", {})
+    target = results if not variant(cfg) else results.setdefault("variants", {}).setdefault(variant(cfg), {})
     with tempfile.TemporaryDirectory(prefix="tinyml-runs-") as tmp:
         runs = args.runs or Path(tmp)
         if not args.skip_default:
@@ -103,6 +108,14 @@ def main() -> None:
             for engine in args.engines.split(","):
                 target["left_out"][engine] = {**left_out(engine, cfg, runs), "recipe": recipe}
                 write_results("kws_robustness", results)
+
+
+def variant(cfg: KwsTrainConfig) -> str:
+    """The settings where cfg differs from the training defaults ("" for none), as the key its
+    figures go under: "label_smoothing=0.1,normalize=window_mean"."""
+    default = KwsTrainConfig()
+    return ",".join(sorted(f"{f.name}={getattr(cfg, f.name)}" for f in fields(cfg)
+                           if getattr(cfg, f.name) != getattr(default, f.name)))
 
 
 def _default_model(cfg: KwsTrainConfig, runs: Path) -> dict:

@@ -272,7 +272,7 @@ def main(argv=None) -> None:
             "detection_latency_ms": main_run["latency"], "det": main_run["det"],
             "by_every": {str(k): {**v["chosen"], "latency_ms": v["latency"]} for k, v in by_every.items()},
             "host_seconds": round(time.monotonic() - start, 1), "model": str(Path(run).name),
-            "normalize": model.spec.normalize,
+            "normalize": model.spec.normalize, "label_smoothing": _label_smoothing(Path(run)),
         }
         live = LiveSettings(every=args.every)
         if args.skip_device:  # the device figures of the last run stay, with the model they were of
@@ -286,6 +286,17 @@ def main(argv=None) -> None:
                               f"{args.seed}); thresholds from the validation split; device figures from the "
                               "kws firmware's live mode in QEMU, instructions (-icount shift=0), not cycles")
         write_results(args.results, results)
+
+
+def _label_smoothing(run: Path) -> float | None:
+    """The run's training label smoothing: 0 for a run trained before the setting existed
+    (its config.toml has none), None if the run has no readable config."""
+    import tomllib
+
+    try:
+        return float(tomllib.loads((run / "config.toml").read_text()).get("label_smoothing", 0.0))
+    except (OSError, ValueError):
+        return None
 
 
 if __name__ == "__main__":

@@ -231,6 +231,8 @@ BAD_SETTINGS = [
     (KwsTrainConfig, "seed = -1", "seed = -1: must be an integer from 0 to 4294967295"),
     (KwsTrainConfig, 'size = "huge"', 'size = "huge": must be "default" or "small"'),
     (KwsTrainConfig, 'normalize = "cmn"', 'normalize = "cmn": must be "none" or "window_mean"'),
+    (KwsTrainConfig, "label_smoothing = -0.1", "label_smoothing = -0.1: must be a number at least 0 and at most 0.5"),
+    (KwsTrainConfig, "label_smoothing = 0.6", "label_smoothing = 0.6: must be a number at least 0 and at most 0.5"),
     (KwsTrainConfig, "clips_per_class = 5", "clips_per_class = 5: must be an integer from 10 to 20000"),
     (KwsTrainConfig, "dataset = 3", 'dataset = 3: must be a dataset folder, or "" for the synthetic set'),
     (KwsTrainConfig, 'dataset = "nowhere"',
@@ -263,10 +265,14 @@ def test_good_settings_are_taken_as_written(tmp_path):
         load_config(VibrationTrainConfig, path, epochs=0)
     with pytest.raises(TinymlError, match=r"^epochs must be an integer from 1 to 10000, not True$"):
         KwsTrainConfig(epochs=True)
+    path.write_text("label_smoothing = 0\n")  # the range's ends are settings too
+    assert load_config(KwsTrainConfig, path).label_smoothing == 0.0
+    path.write_text("label_smoothing = 0.5\n")
+    assert load_config(KwsTrainConfig, path) == KwsTrainConfig(label_smoothing=0.5)
 
 
 KWS_KEYS = ("batch_size, blocks, channels, clips_per_class, dataset, epochs, frame_samples, hop_samples, "
-            "kernel_coeffs, kernel_frames, learning_rate, mel_bands, mfcc_coefficients, normalize, seed, size, "
+            "kernel_coeffs, kernel_frames, label_smoothing, learning_rate, mel_bands, mfcc_coefficients, normalize, seed, size, "
             "stride_coeffs, stride_frames")
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from benchmarks import kws_robustness
 
@@ -20,7 +21,7 @@ def test_help_names_the_partial_runs_and_trains_nothing():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for option in ("--engines ENGINES", "--skip-left-out", "--skip-default", "real_dev_acc",
-                   "left_out.ENGINE.acc", "--normalize"):
+                   "left_out.ENGINE.acc", "--normalize", "--label-smoothing"):
         assert option in done.stdout
 
 
@@ -61,25 +62,45 @@ def test_a_partial_run_keeps_the_other_figures_under_their_own_recipe(tmp_path, 
                                 "festival": {"acc": 0.7, "test_clips": 9, "recipe": {"recipe": 4}}}
 
 
-def test_a_normalised_run_goes_under_variants_and_keeps_the_default_figures(tmp_path, monkeypatch):
-    """--normalize window_mean trains that recipe (the config reaches both trainings) and
-    writes its figures beside the default's, never over them."""
+@pytest.mark.parametrize("options, key, settings", [
+    (["--normalize", "window_mean"], "normalize=window_mean", ("window_mean", 0.0)),
+    (["--label-smoothing", "0.1", "--normalize", "window_mean"], "label_smoothing=0.1,normalize=window_mean",
+     ("window_mean", 0.1)),
+    (["--label-smoothing", "0.1"], "label_smoothing=0.1", ("none", 0.1)),
+])
+def test_another_recipe_goes_under_variants_and_keeps_the_default_figures(tmp_path, monkeypatch, options, key,
+                                                                          settings):
+    """--normalize / --label-smoothing train that recipe (the config reaches both trainings)
+    and write its figures beside the default's, never over them, named by what differs."""
     monkeypatch.setattr(kws_robustness, "RESULTS", tmp_path)
     written = {}
     monkeypatch.setattr(kws_robustness, "write_results", lambda name, results: written.update(
         {name: json.loads(json.dumps(results))}))
     seen = []
-    monkeypatch.setattr(kws_robustness, "_default_model",
-                        lambda cfg, runs: seen.append(("default", cfg.normalize)) or {"real_dev_acc": 0.9})
-    monkeypatch.setattr(kws_robustness, "left_out",
-                        lambda engine, cfg, runs: seen.append((engine, cfg.normalize)) or {"acc": 0.6})
+    monkeypatch.setattr(kws_robustness, "_default_model", lambda cfg, runs: seen.append(
+        ("default", cfg.normalize, cfg.label_smoothing)) or {"real_dev_acc": 0.9})
+    monkeypatch.setattr(kws_robustness, "left_out", lambda engine, cfg, runs: seen.append(
+        (engine, cfg.normalize, cfg.label_smoothing)) or {"acc": 0.6})
     earlier = {"recipe": {"recipe": 5}, "real_dev_acc": 0.78, "left_out": {"pico": {"acc": 0.5, "recipe": {}}}}
     (tmp_path / "kws_robustness.json").write_text(json.dumps(earlier))
-    monkeypatch.setattr(sys, "argv", ["kws_robustness", "--normalize", "window_mean", "--engines", "pico"])
+    monkeypatch.setattr(sys, "argv", ["kws_robustness", *options, "--engines", "pico"])
     kws_robustness.main()
     out = written["kws_robustness"]
-    assert seen == [("default", "window_mean"), ("pico", "window_mean")]
+    assert seen == [("default", *settings), ("pico", *settings)]
     assert out["real_dev_acc"] == 0.78 and out["left_out"] == earlier["left_out"]
-    variant = out["variants"]["normalize=window_mean"]
-    assert variant["real_dev_acc"] == 0.9 and variant["recipe"]["normalize"] == "window_mean"
+    assert list(out["variants"]) == [key]
+    variant = out["variants"][key]
+    assert variant["real_dev_acc"] == 0.9
+    assert (variant["recipe"]["normalize"], variant["recipe"]["label_smoothing"]) == settings
     assert variant["left_out"]["pico"]["acc"] == 0.6
+
+
+def test_the_default_recipe_is_no_variant_and_a_bad_setting_is_one_line():
+    from tinyml.train import KwsTrainConfig
+
+    assert kws_robustness.variant(KwsTrainConfig()) == ""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.kws_robustness", "--label-smoothing", "0.9"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[-1].endswith(
+        "error: label_smoothing must be a number at least 0 and at most 0.5, not 0.9")

@@ -467,3 +467,17 @@ def test_stream_benchmark_writes_only_a_plain_results_name():
     shown = subprocess.run([sys.executable, "-m", "benchmarks.kws_stream", "--help"],
                            capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0 and "--results NAME" in shown.stdout
+
+
+def test_stream_benchmark_records_the_runs_label_smoothing(tmp_path):
+    """kws_stream.json says how its model was trained: a run from before the setting existed
+    trained on plain labels (0), a run without a readable config says nothing (None)."""
+    from benchmarks.kws_stream import _label_smoothing
+
+    (tmp_path / "config.toml").write_text("label_smoothing = 0.1\nepochs = 40\n")
+    assert _label_smoothing(tmp_path) == 0.1
+    (tmp_path / "config.toml").write_text("epochs = 40\n")
+    assert _label_smoothing(tmp_path) == 0.0
+    (tmp_path / "config.toml").write_text("epochs = [\n")
+    assert _label_smoothing(tmp_path) is None
+    assert _label_smoothing(tmp_path / "nowhere") is None

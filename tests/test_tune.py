@@ -89,6 +89,26 @@ def test_default_model_and_frontend_are_unchanged():
     assert small.layers[-1].output.shape == (None, 12) and convs[0].filters == 16
 
 
+def test_every_searched_value_is_a_setting_train_takes():
+    """A candidate is a config: each value the tuner may pick (the front-end's normalisation
+    among them, a word, not a number) is one KwsTrainConfig / VibrationTrainConfig accepts,
+    and random candidates (the calibration's) keep the values' types."""
+    from tinyml.tune.space import SMALLEST, SPACES, candidate_config, default_params, sample_params
+
+    assert SPACES["kws"]["normalize"] == ["none", "window_mean"]
+    assert default_params("kws")["normalize"] == "none" == SMALLEST["kws"]["normalize"]
+    for app, base in (("kws", KwsTrainConfig()), ("vibration", VibrationTrainConfig())):
+        for name, values in SPACES[app].items():
+            for value in values:
+                assert getattr(candidate_config(base, {name: value}), name) == value
+        assert set(SMALLEST[app]) == set(SPACES[app]) == set(default_params(app))
+        rng = np.random.default_rng(0)
+        drawn = [sample_params(SPACES[app], rng) for _ in range(40)]
+        for name, values in SPACES[app].items():
+            assert {d[name] for d in drawn} == set(values)  # every value drawn, as itself
+            assert {type(d[name]) for d in drawn} == {type(values[0])}
+
+
 def test_config_rules_for_the_new_settings(tmp_path):
     with pytest.raises(TinymlError, match=r"^mfcc_coefficients \(13\) must be at most mel_bands \(10\)$"):
         KwsTrainConfig(mel_bands=10, mfcc_coefficients=13)
@@ -441,10 +461,13 @@ def test_a_tuned_kws_config_trains_its_network_and_front_end(tmp_path):
     folder = save(Dataset("kws", x.astype(np.int16), labels, np.tile([0] * 7 + [1, 2], 12), classes, 16000,
                           meta={"source": "made up for a test"}), tmp_path / "words")
     cfg = KwsTrainConfig(dataset=str(folder), epochs=1, channels=16, blocks=1, kernel_frames=4, kernel_coeffs=3,
-                         stride_frames=3, hop_samples=640, mel_bands=20, mfcc_coefficients=13)
+                         stride_frames=3, hop_samples=640, mel_bands=20, mfcc_coefficients=13,
+                         normalize="window_mean")
     run = kws.train(cfg, runs_root=tmp_path / "runs", progress=False)
     assert run.metrics["frontend"] == cfg.frontend().as_dict() and cfg.frontend().shape == (25, 13)
+    assert run.metrics["frontend"]["normalize"] == "window_mean"
     model = read_tflite(run.tflite.read_bytes())
-    assert model.tensor(model.inputs[0]).shape == (1, 25, 13, 1)
+    inputs = model.tensor(model.inputs[0])
+    assert inputs.shape == (1, 25, 13, 1) and inputs.zero_point.tolist() == [0]  # centred windows
     assert [op.opcode for op in model.operators].count("DEPTHWISE_CONV_2D") == 1
     assert load_config(KwsTrainConfig, run.folder / "config.toml") == cfg

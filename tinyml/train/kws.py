@@ -20,7 +20,7 @@ from tinyml.features import dataset_features
 from tinyml.train.common import TrainedRun, fit_verbosity, confusion_png, keras_session, save_run
 from tinyml.train.config import KwsTrainConfig
 
-__all__ = ["KwsTrainConfig", "build_model", "train"]
+__all__ = ["KwsTrainConfig", "build_model", "compile_for_training", "one_hot", "train"]
 
 
 def build_model(size: str = "default", input_shape=(49, 10), classes: int = 12,
@@ -91,6 +91,19 @@ def FeatureMasking():  # noqa: N802 - reads like the Keras layer it builds
     return _masking_layer()()
 
 
+def compile_for_training(keras, model, cfg: KwsTrainConfig, examples: int, epochs: int) -> None:
+    """Adam with the learning rate decaying to zero along a cosine over the epochs, and
+    cross-entropy against labels smoothed by cfg.label_smoothing (the targets: one_hot)."""
+    steps = int(np.ceil(examples / cfg.batch_size)) * epochs
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps)),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=cfg.label_smoothing),
+                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
+
+
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    return np.eye(classes, dtype=np.float32)[labels]
+
+
 def dataset_folder_of(cfg: KwsTrainConfig) -> Path:
     """Where the config's dataset lives (whether or not it has been generated yet)."""
     return Path(cfg.dataset) if cfg.dataset else dataset_folder("kws", _synthetic(cfg))
@@ -121,11 +134,9 @@ def train(cfg: KwsTrainConfig = KwsTrainConfig(), runs_root: Path | None = None,
     y = data.labels.astype(np.int32)
     tr, va, te = (data.split == 0), (data.split == 1), (data.split == 2)
     model = build_model(cfg.size, spec.shape, len(data.classes), augment=True, **cfg.architecture())
-    steps = int(np.ceil(tr.sum() / cfg.batch_size)) * cfg.epochs
-    schedule = keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[tr], y[tr], validation_data=(x[va], y[va]), epochs=cfg.epochs,
+    compile_for_training(keras, model, cfg, int(tr.sum()), cfg.epochs)
+    targets = one_hot(y, len(data.classes))
+    model.fit(x[tr], targets[tr], validation_data=(x[va], targets[va]), epochs=cfg.epochs,
               batch_size=cfg.batch_size, verbose=fit_verbosity(progress), shuffle=True)
     float_pred = model.predict(x[te], batch_size=256, verbose=0).argmax(axis=1)
     inference = build_model(cfg.size, spec.shape, len(data.classes), batch_size=1, **cfg.architecture())

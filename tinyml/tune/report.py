@@ -93,7 +93,8 @@ def summary(params: dict, app: str) -> str:
     if app == "kws":
         return (f"ch {p['channels']} x{p['blocks']} k{p['kernel_frames']}x{p['kernel_coeffs']} "
                 f"s{p['stride_frames']}x{p['stride_coeffs']} | mfcc {p['frame_samples']}/{p['hop_samples']} "
-                f"{p['mel_bands']} mel {p['mfcc_coefficients']} c")
+                f"{p['mel_bands']} mel {p['mfcc_coefficients']} c"
+                + (" cmn" if p.get("normalize", "none") != "none" else ""))
     return f"{p['hidden']}-{p['bottleneck']}-{p['hidden']} | {p['bands']} bands"
 
 

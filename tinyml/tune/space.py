@@ -17,7 +17,9 @@ from dataclasses import replace
 
 import numpy as np
 
-SPACES: dict[str, dict[str, list[int]]] = {
+from tinyml.features.spec import NORMALIZE
+
+SPACES: dict[str, dict[str, list]] = {
     "kws": {
         "channels": [16, 24, 32, 48, 64],
         "blocks": [1, 2, 3, 4],
@@ -29,6 +31,7 @@ SPACES: dict[str, dict[str, list[int]]] = {
         "hop_samples": [320, 400, 480, 640],    # 20 to 40 ms: 49 to 25 frames
         "mel_bands": [20, 32, 40],
         "mfcc_coefficients": [10, 13],
+        "normalize": list(NORMALIZE),           # the window's cepstral mean taken out, or not
     },
     "vibration": {
         "hidden": [8, 12, 16, 24, 32, 48, 64],
@@ -41,7 +44,7 @@ SPACES: dict[str, dict[str, list[int]]] = {
 SMALLEST = {
     "kws": {"channels": 16, "blocks": 1, "kernel_frames": 4, "kernel_coeffs": 3, "stride_frames": 3,
             "stride_coeffs": 2, "frame_samples": 512, "hop_samples": 640, "mel_bands": 20,
-            "mfcc_coefficients": 10},
+            "mfcc_coefficients": 10, "normalize": "none"},
     "vibration": {"hidden": 8, "bottleneck": 2, "bands": 4},
 }
 
@@ -52,7 +55,7 @@ def config_class(app: str):
     return KwsTrainConfig if app == "kws" else VibrationTrainConfig
 
 
-def default_params(app: str) -> dict[str, int]:
+def default_params(app: str) -> dict:
     """The default model's values of the searched settings (`tinyml train`'s model)."""
     cfg = config_class(app)()
     params = {name: getattr(cfg, name) for name in SPACES[app]}
@@ -61,7 +64,7 @@ def default_params(app: str) -> dict[str, int]:
     return params
 
 
-def starting_points(app: str) -> list[dict[str, int]]:
+def starting_points(app: str) -> list[dict]:
     """The trials a study begins with: the default model, then (kws) the same model with fewer
     channels, the likeliest good candidates for a budget smaller than the default's (as the EON
     Tuner starts from reference models). The sampler explores from there."""
@@ -77,11 +80,11 @@ def candidate_config(base, params: dict):
     return replace(base, **params)
 
 
-def suggest(trial, app: str) -> dict[str, int]:
+def suggest(trial, app: str) -> dict:
     """The candidate an Optuna trial proposes."""
     return {name: trial.suggest_categorical(name, choices) for name, choices in SPACES[app].items()}
 
 
-def sample_params(space: dict[str, list[int]], rng: np.random.Generator) -> dict[str, int]:
+def sample_params(space: dict[str, list], rng: np.random.Generator) -> dict:
     """A random candidate (the calibration draws its models so)."""
-    return {name: int(rng.choice(choices)) for name, choices in space.items()}
+    return {name: choices[int(rng.integers(len(choices)))] for name, choices in space.items()}

@@ -151,16 +151,15 @@ def train_candidate(app: str, cfg, data: TuneData, epochs: int,
     tr, va, te = (ds.split == 0), (ds.split == 1), (ds.split == 2)
     curve: list[float] = []
     if app == "kws":
-        from tinyml.train.kws import build_model
+        from tinyml.train.kws import build_model, compile_for_training, one_hot
 
         x = dequantize(q, spec.scale, spec.input_zero_point)[..., None]
         y = ds.labels.astype(np.int32)
+        targets = one_hot(y, data.classes)
         model = build_model(cfg.size, spec.shape, data.classes, augment=True, **cfg.architecture())
-        steps = int(np.ceil(tr.sum() / cfg.batch_size)) * epochs
-        model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(cfg.learning_rate, steps)),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        compile_for_training(keras, model, cfg, int(tr.sum()), epochs)
         hook = _epoch_hook(keras, lambda logs: logs.get("val_accuracy", 0.0), curve, should_stop)
-        model.fit(x[tr], y[tr], validation_data=(x[va], y[va]), epochs=epochs, batch_size=cfg.batch_size,
+        model.fit(x[tr], targets[tr], validation_data=(x[va], targets[va]), epochs=epochs, batch_size=cfg.batch_size,
                   verbose=0, shuffle=True, callbacks=[
                       hook, keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=3,
                                                           restore_best_weights=True)])
