@@ -23,10 +23,12 @@ def _ceil4(n: int) -> int:
     return -(-n // 4) * 4
 
 
-def op_counts(function: str, params: dict, macs: int) -> dict[str, float]:
+def op_counts(function: str, params: dict, macs: int, in_place: bool = False) -> dict[str, float]:
     """The counts one kernel call's instructions are linear in (its 'features'). The SIMD
-    convolutions work on blocks of 4 output pixels (a row's last block padded with repeats)
-    and on depths rounded up to 4, so those are counted as the kernel runs them."""
+    convolutions work on blocks of 4 output pixels and on depths rounded up to 4, so those are
+    counted as the kernel runs them: a general convolution's blocks run across row ends (the
+    last one padded with repeats), or within each row when it runs in place (output over its
+    input, a row at a time)."""
     p = params
     one = {"call": 1.0}
     if function in ("tm_conv2d_s8", "tm_conv2d_1x1_s8", "tm_depthwise_conv2d_s8"):
@@ -36,7 +38,7 @@ def op_counts(function: str, params: dict, macs: int) -> dict[str, float]:
         counts = {"out_narrow": out if narrow else 0, "out_wide": 0 if narrow else out}
         if function == "tm_conv2d_s8":
             k = p["filter_h"] * p["filter_w"] * p["in_c"]
-            px = p["out_h"] * _ceil4(p["out_w"])  # blocks of 4 within each output row
+            px = p["out_h"] * _ceil4(p["out_w"]) if in_place else _ceil4(p["out_h"] * p["out_w"])
             counts.update({"gemm": px * p["out_c"] * _ceil4(k), "patch": px * k, "gather": px * p["filter_h"],
                            "blocks": px // 4 * p["out_c"], "rows": p["out_h"]})
         elif function == "tm_conv2d_1x1_s8":
@@ -69,17 +71,21 @@ class OpCall:
 
 
 def kernel_calls(tflite: bytes | Path) -> list[OpCall]:
-    """The kernel calls our compiler makes for the model, with their counts (no C written)."""
+    """The kernel calls our compiler makes for the model, with their counts (no C written),
+    each in place or not as the compiler's arena plan runs it."""
     from tinyml.compile.ops import lower
+    from tinyml.compile.planner import plan_memory
     from tinyml.tflite.model import op_macs, read_tflite
 
     model = read_tflite(tflite)
+    lowered = [lower(model, op) for op in model.operators]
+    in_place = set(plan_memory(model, lowered).inplace_ops)
     calls = []
-    for op in model.operators:
-        call = lower(model, op)
+    for i, call in enumerate(lowered):
         if call.function is None:  # RESHAPE: an alias, no code
             continue
-        calls.append(OpCall(op.index, call.function, op_counts(call.function, call.params, op_macs(model, op))))
+        calls.append(OpCall(call.op.index, call.function,
+                            op_counts(call.function, call.params, op_macs(model, call.op), i in in_place)))
     return calls
 
 
