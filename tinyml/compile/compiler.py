@@ -85,13 +85,13 @@ def compile_model(model_path: str | Path | bytes, out_dir: str | Path, name: str
     return _write(*_plan(model_path, name, narrow_requant, optimize), Path(out_dir))
 
 
-def _plan(model_path, name: str, narrow_requant: bool, optimize: str):
-    """(name, model, calls, arena plan, sha256) of one model, before anything is written."""
+def plan_model(model_path: str | Path | bytes, narrow_requant: bool = True,
+               optimize: str = "speed") -> tuple[Model, list[Call], Plan]:
+    """The model read, its operators lowered to kernel calls and its arena planned: all the
+    compiler decides before it writes C, and what `tinyml tune` costs a candidate from."""
     if optimize not in OPTIMIZE:
         raise TinymlError(f"optimize for {optimize!r}? choose {' or '.join(OPTIMIZE)}")
-    name = codegen.c_prefix(name)  # before anything is read or written
     model = read_tflite(model_path)  # first: it names a missing, folder or unreadable path
-    raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
     _check_io(model)
     calls: list[Call] = [lower(model, op) for op in model.operators]
     for call in calls:
@@ -101,6 +101,14 @@ def _plan(model_path, name: str, narrow_requant: bool, optimize: str):
             if "narrow_acc" in call.params:
                 call.params["narrow_acc"] = 0
     plan = plan_smallest(model, calls) if optimize == "memory" else plan_memory(model, calls)
+    return model, calls, plan
+
+
+def _plan(model_path, name: str, narrow_requant: bool, optimize: str):
+    """(name, model, calls, arena plan, sha256) of one model, before anything is written."""
+    name = codegen.c_prefix(name)  # before anything is read or written
+    model, calls, plan = plan_model(model_path, narrow_requant, optimize)
+    raw = Path(model_path).read_bytes() if isinstance(model_path, (str, Path)) else bytes(model_path)
     return name, model, calls, plan, hashlib.sha256(raw).hexdigest()
 
 

@@ -73,20 +73,13 @@ class OpCall:
 def kernel_calls(tflite: bytes | Path) -> list[OpCall]:
     """The kernel calls our compiler makes for the model, with their counts (no C written),
     each in place or not as the compiler's arena plan runs it."""
-    from tinyml.compile.ops import lower
-    from tinyml.compile.planner import plan_memory
-    from tinyml.tflite.model import op_macs, read_tflite
+    from tinyml.compile.compiler import plan_model
 
-    model = read_tflite(tflite)
-    lowered = [lower(model, op) for op in model.operators]
-    in_place = set(plan_memory(model, lowered).inplace_ops)
-    calls = []
-    for i, call in enumerate(lowered):
-        if call.function is None:  # RESHAPE: an alias, no code
-            continue
-        calls.append(OpCall(call.op.index, call.function,
-                            op_counts(call.function, call.params, op_macs(model, call.op), i in in_place)))
-    return calls
+    _, lowered, plan = plan_model(tflite)
+    in_place = set(plan.inplace_ops)
+    return [OpCall(call.op.index, call.function, op_counts(call.function, call.params, call.macs, i in in_place))
+            for i, call in enumerate(lowered)
+            if call.function is not None]  # RESHAPE: an alias, no code
 
 
 def calibrated_cores() -> list[str]:
