@@ -25,7 +25,9 @@ from tinyml.errors import TinymlError
 from tinyml.tools import proc
 from tinyml.tools.fs import atomic_file
 
-VERSION = 1  # bumped when an engine's output for the same job changes (new engine release, trimming)
+# Per engine, bumped when its output for the same job changes (a new engine release, trimming);
+# festival 2: a word that ends in a burst is said again by a fresh festival (tts.FESTIVAL_BURST).
+VERSIONS = {"espeak-ng": 1, "festival": 2, "flite": 1, "piper": 1, "pico": 1}
 
 
 def folder() -> Path:
@@ -33,7 +35,7 @@ def folder() -> Path:
 
 
 def _path(root: Path, job: tuple) -> Path:
-    key = hashlib.sha256(repr((VERSION, job)).encode()).hexdigest()
+    key = hashlib.sha256(repr((VERSIONS[job[0]], job)).encode()).hexdigest()
     return root / job[0] / key[:2] / f"{key}.i16"
 
 
