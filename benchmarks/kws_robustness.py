@@ -9,10 +9,16 @@
 - silence and noise at every level from digital zero to loud (`silence_false_accepts`: clips
   taken for a keyword, out of `silence_clips`).
 
+The default model is trained --seeds times (training seeds 0, 1, ...: the same data, other
+initial weights and batch order); its figures are the mean over those models (silence: the
+clips of all of them), each model's in `by_seed`: one training's real-speech figure moves by
+several points with the seed alone. A left-out engine is one training (seed 0).
+
 Run: .venv/bin/python -m benchmarks.kws_robustness [--engines espeak-ng,piper] [--skip-left-out | --skip-default]
-     [--normalize window_mean] [--label-smoothing S] (the recipe with other settings: their figures go
-     under variants."normalize=window_mean", variants."label_smoothing=0.1", ...)
-     (writes benchmarks/results/kws_robustness.json; about 10 minutes per training on 2 cores)
+     [--seeds N] [--normalize window_mean] [--label-smoothing S] (the recipe with other settings: their
+     figures go under variants."normalize=window_mean", variants."label_smoothing=0.1", ...)
+     (writes benchmarks/results/kws_robustness.json; about 10 minutes per training on 2 cores:
+     80 minutes with the defaults, 3 seeds and 5 engines)
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from dataclasses import fields, replace
@@ -83,6 +90,9 @@ def main() -> None:
                         help="only the default model (synthetic test, real speech, silence)")
     parser.add_argument("--skip-default", action="store_true",
                         help="only the left-out engines; the default model's figures stay")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="train the default model this many times, seeds 0, 1, ... (1-10) "
+                             "[default: 3]")
     parser.add_argument("--runs", type=Path,
                         help="keep the trained runs in this folder (default: a temporary one)")
     parser.add_argument("--normalize", choices=NORMALIZE, default=KwsTrainConfig().normalize,
@@ -94,6 +104,8 @@ def main() -> None:
         cfg = KwsTrainConfig(normalize=args.normalize, label_smoothing=args.label_smoothing)
     except TinymlError as e:
         parser.error(str(e))
+    if not 1 <= args.seeds <= 10:
+        parser.error(f"--seeds must be 1 to 10 trainings, not {args.seeds}")
     recipe = {"engines": list(KwsConfig().engines), "recipe": KwsConfig().recipe, "epochs": cfg.epochs,
               "normalize": cfg.normalize, "label_smoothing": cfg.label_smoothing}
     results = _earlier()
@@ -101,7 +113,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tinyml-runs-") as tmp:
         runs = args.runs or Path(tmp)
         if not args.skip_default:
-            target.update(_default_model(cfg, runs), recipe=recipe)
+            target.update(_default_model(cfg, runs, args.seeds), recipe=recipe)
             write_results("kws_robustness", results)  # each training takes minutes: keep what is done
         if not args.skip_left_out:
             target.setdefault("left_out", {})
@@ -118,26 +130,60 @@ def variant(cfg: KwsTrainConfig) -> str:
                            if getattr(cfg, f.name) != getattr(default, f.name)))
 
 
-def _default_model(cfg: KwsTrainConfig, runs: Path) -> dict:
+def _default_model(cfg: KwsTrainConfig, runs: Path, seeds: int = 1) -> dict:
+    """The recipe trained `seeds` times on one dataset: the mean of its models' figures."""
     results = {"speech_cache": "warm" if utterances.folder().is_dir() else "cold",
-               "_method": f"{os.cpu_count()} cores, `tinyml train kws` defaults, seed 0; accuracies of "
-                          "the int8 model in the tflite-micro interpreter; default_train_s includes "
-                          "making the dataset (its words from the speech cache when warm)"}
+               "_method": f"{os.cpu_count()} cores, `tinyml train kws` defaults, training seeds 0 to "
+                          f"{seeds - 1} on the seed-0 dataset, figures the mean over the {seeds} "
+                          "models (silence: all their clips), each in by_seed; accuracies of the "
+                          "int8 model in the tflite-micro interpreter; default_train_s (seed 0) "
+                          "includes making the dataset (its words from the speech cache when warm)"}
     start = time.monotonic()
-    run = kws.train(cfg, runs_root=runs, progress=False)
+    runs_by_seed = [kws.train(cfg, runs_root=runs, progress=False)]  # what `tinyml train kws` makes
     results["default_train_s"] = round(time.monotonic() - start, 1)
-    results["synthetic_test_acc"] = run.metrics["int8_tflm_acc"]
-    results.update(silence_false_accepts(run.folder))
-    if REAL_DEV.is_dir():
-        real = evaluate_on(run.folder, REAL_DEV, "all")
-        results.update({"real_dev_acc": real["accuracy"],
-                        "real_dev_keywords_acc": real["keyword_accuracy"],
-                        "real_dev_unknown_false_accept": _unknown_false_accept(real),
-                        "real_dev_clips": real["clips"],
-                        "real_dev_per_class_acc": real["per_class_accuracy"]})
-    else:
+    folder = str(kws.dataset_folder_of(cfg))
+    for seed in range(cfg.seed + 1, cfg.seed + seeds):
+        runs_by_seed.append(kws.train(replace(cfg, seed=seed, dataset=folder), runs_root=runs, progress=False))
+    by_seed = []
+    for seed, run in enumerate(runs_by_seed, start=cfg.seed):
+        by_seed.append({"seed": seed, **_scores(run)})
+        print(f"seed {seed}: " + ", ".join(f"{k} {v:.4f}" for k, v in by_seed[-1].items()
+                                          if isinstance(v, float)), file=sys.stderr, flush=True)
+    results.update(_mean(by_seed))
+    results["by_seed"] = [{k: v for k, v in one.items() if k != "real_dev_per_class_acc"} for one in by_seed]
+    if not REAL_DEV.is_dir():
         results["real_dev"] = f"not measured: {REAL_DEV} is not beside this clone"
     return results
+
+
+def _scores(run) -> dict:
+    scores = {"synthetic_test_acc": run.metrics["int8_tflm_acc"], **silence_false_accepts(run.folder)}
+    if REAL_DEV.is_dir():
+        real = evaluate_on(run.folder, REAL_DEV, "all")
+        scores.update({"real_dev_acc": real["accuracy"],
+                       "real_dev_keywords_acc": real["keyword_accuracy"],
+                       "real_dev_unknown_false_accept": _unknown_false_accept(real),
+                       "real_dev_clips": real["clips"],
+                       "real_dev_per_class_acc": real["per_class_accuracy"]})
+    return scores
+
+
+def _mean(by_seed: list[dict]) -> dict:
+    """Accuracies averaged over the models; silence clips and false accepts added up."""
+    first = by_seed[0]
+    out = {k: float(np.mean([one[k] for one in by_seed])) for k, v in first.items()
+           if isinstance(v, float)}
+    out["silence_clips"] = sum(one["silence_clips"] for one in by_seed)
+    out["silence_false_accepts"] = sum(one["silence_false_accepts"] for one in by_seed)
+    out["silence_taken_for"] = sorted({c for one in by_seed for c in one["silence_taken_for"]})
+    if "real_dev_clips" in first:
+        out["real_dev_clips"] = first["real_dev_clips"]
+        out["real_dev_acc_range"] = [min(one["real_dev_acc"] for one in by_seed),
+                                     max(one["real_dev_acc"] for one in by_seed)]
+        per_class = [one["real_dev_per_class_acc"] for one in by_seed]
+        out["real_dev_per_class_acc"] = {c: None if per_class[0][c] is None else
+                                         float(np.mean([p[c] for p in per_class])) for c in per_class[0]}
+    return out
 
 
 def _earlier() -> dict:

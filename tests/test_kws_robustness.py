@@ -21,7 +21,7 @@ def test_help_names_the_partial_runs_and_trains_nothing():
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     for option in ("--engines ENGINES", "--skip-left-out", "--skip-default", "real_dev_acc",
-                   "left_out.ENGINE.acc", "--normalize", "--label-smoothing"):
+                   "left_out.ENGINE.acc", "--normalize", "--label-smoothing", "--seeds SEEDS", "by_seed"):
         assert option in done.stdout
 
 
@@ -77,16 +77,16 @@ def test_another_recipe_goes_under_variants_and_keeps_the_default_figures(tmp_pa
     monkeypatch.setattr(kws_robustness, "write_results", lambda name, results: written.update(
         {name: json.loads(json.dumps(results))}))
     seen = []
-    monkeypatch.setattr(kws_robustness, "_default_model", lambda cfg, runs: seen.append(
-        ("default", cfg.normalize, cfg.label_smoothing)) or {"real_dev_acc": 0.9})
+    monkeypatch.setattr(kws_robustness, "_default_model", lambda cfg, runs, seeds: seen.append(
+        ("default", cfg.normalize, cfg.label_smoothing, seeds)) or {"real_dev_acc": 0.9})
     monkeypatch.setattr(kws_robustness, "left_out", lambda engine, cfg, runs: seen.append(
         (engine, cfg.normalize, cfg.label_smoothing)) or {"acc": 0.6})
     earlier = {"recipe": {"recipe": 5}, "real_dev_acc": 0.78, "left_out": {"pico": {"acc": 0.5, "recipe": {}}}}
     (tmp_path / "kws_robustness.json").write_text(json.dumps(earlier))
-    monkeypatch.setattr(sys, "argv", ["kws_robustness", *options, "--engines", "pico"])
+    monkeypatch.setattr(sys, "argv", ["kws_robustness", *options, "--engines", "pico", "--seeds", "2"])
     kws_robustness.main()
     out = written["kws_robustness"]
-    assert seen == [("default", *settings), ("pico", *settings)]
+    assert seen == [("default", *settings, 2), ("pico", *settings)]
     assert out["real_dev_acc"] == 0.78 and out["left_out"] == earlier["left_out"]
     assert list(out["variants"]) == [key]
     variant = out["variants"][key]
@@ -95,12 +95,37 @@ def test_another_recipe_goes_under_variants_and_keeps_the_default_figures(tmp_pa
     assert variant["left_out"]["pico"]["acc"] == 0.6
 
 
-def test_the_default_recipe_is_no_variant_and_a_bad_setting_is_one_line():
+@pytest.mark.parametrize("options, error", [
+    (["--label-smoothing", "0.9"], "label_smoothing must be a number at least 0 and at most 0.5, not 0.9"),
+    (["--seeds", "0"], "--seeds must be 1 to 10 trainings, not 0"),
+    (["--seeds", "11"], "--seeds must be 1 to 10 trainings, not 11"),
+])
+def test_the_default_recipe_is_no_variant_and_a_bad_setting_is_one_line(options, error):
     from tinyml.train import KwsTrainConfig
 
     assert kws_robustness.variant(KwsTrainConfig()) == ""
-    done = subprocess.run([sys.executable, "-m", "benchmarks.kws_robustness", "--label-smoothing", "0.9"],
+    done = subprocess.run([sys.executable, "-m", "benchmarks.kws_robustness", *options],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.splitlines()[-1].endswith(
-        "error: label_smoothing must be a number at least 0 and at most 0.5, not 0.9")
+    assert done.stderr.splitlines()[-1].endswith("error: " + error)
+
+
+def test_the_default_models_figures_are_the_mean_over_seeds_and_silence_adds_up():
+    one = {"synthetic_test_acc": 0.86, "silence_clips": 25, "silence_false_accepts": 1,
+           "silence_taken_for": ["up"], "real_dev_acc": 0.78, "real_dev_keywords_acc": 0.74,
+           "real_dev_unknown_false_accept": 0.18, "real_dev_clips": 249,
+           "real_dev_per_class_acc": {"go": 0.5, "_silence_": None}}
+    two = {**one, "synthetic_test_acc": 0.88, "silence_false_accepts": 0, "silence_taken_for": [],
+           "real_dev_acc": 0.84, "real_dev_keywords_acc": 0.80, "real_dev_unknown_false_accept": 0.12,
+           "real_dev_per_class_acc": {"go": 0.75, "_silence_": None}}
+    mean = kws_robustness._mean([{"seed": 0, **one}, {"seed": 1, **two}])
+    assert mean["synthetic_test_acc"] == pytest.approx(0.87) and mean["real_dev_acc"] == pytest.approx(0.81)
+    assert mean["real_dev_keywords_acc"] == pytest.approx(0.77)
+    assert mean["real_dev_unknown_false_accept"] == pytest.approx(0.15)
+    assert mean["real_dev_acc_range"] == [0.78, 0.84] and mean["real_dev_clips"] == 249
+    assert (mean["silence_clips"], mean["silence_false_accepts"], mean["silence_taken_for"]) == (50, 1, ["up"])
+    assert mean["real_dev_per_class_acc"] == {"go": pytest.approx(0.625), "_silence_": None}
+    assert "seed" not in mean
+    without_real = kws_robustness._mean([{k: v for k, v in one.items() if not k.startswith("real")}])
+    assert set(without_real) == {"synthetic_test_acc", "silence_clips", "silence_false_accepts",
+                                 "silence_taken_for"}
