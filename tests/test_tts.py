@@ -276,3 +276,21 @@ def test_a_speech_cache_that_cannot_be_written_is_one_line_naming_the_fix(tmp_pa
                              root=blocker / "speech")
     assert str(error.value) == (f"cannot write the speech cache in {blocker / 'speech'} (Not a "
                                 "directory): set TINYML_DATA to a writable folder")
+
+
+def test_an_engines_speech_version_names_its_cached_words_and_the_sets_made_of_them(tmp_path, monkeypatch):
+    """A new speech version (festival 2: bursts said again) speaks the engine's words afresh and
+    makes new datasets; an unknown engine is still speak()'s one-line error, not a KeyError."""
+    from dataclasses import replace
+
+    from tinyml.datasets import KwsConfig, utterances
+
+    job = ("festival", "yes", "kal_diphone", 1.0, 1.0)
+    other = ("espeak-ng", "yes", "en-us+m1", 1.0, 1.0)
+    before = (utterances._path(tmp_path, job), utterances._path(tmp_path, other), KwsConfig().key())
+    assert tts.ENGINES["festival"].version == 2
+    monkeypatch.setitem(tts.ENGINES, "festival", replace(tts.ENGINES["festival"], version=3))
+    after = (utterances._path(tmp_path, job), utterances._path(tmp_path, other), KwsConfig().key())
+    assert after[0] != before[0] and after[1] == before[1] and after[2] != before[2]
+    with pytest.raises(TinymlError, match="unknown speech engine 'nope': choose one of espeak-ng"):
+        utterances.speak_all([("nope", "yes", "v", 1.0, 1.0)], workers=1, progress=False, root=tmp_path)

