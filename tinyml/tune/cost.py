@@ -50,7 +50,13 @@ def op_counts(function: str, params: dict, macs: int, in_place: bool = False) ->
                            "out_c": p["out_c"]})
         return {**counts, **one}
     if function == "tm_fully_connected_s8":
-        return {"macs": macs, "out": p["batches"] * p["out_depth"], "in": p["batches"] * p["in_depth"], **one}
+        # As the SIMD kernel runs: rows four at a time over groups of four inputs (the last n % 4
+        # one by one), then the last rows % 4 rows alone; MVE: 16 inputs a step, tails predicated.
+        b, n, rows = p["batches"], p["in_depth"], p["out_depth"]
+        blocks, single = rows // 4, rows % 4
+        return {"macs": b * blocks * 4 * (n - n % 4), "blocks": b * blocks, "tail": b * rows * (n % 4),
+                "single_macs": b * single * (n - n % 4), "single": b * single,
+                "steps16": b * -(-rows // 4) * -(-n // 16), "out": b * rows, "in": b * n, **one}
     if function in ("tm_average_pool2d_s8", "tm_max_pool2d_s8"):
         out = p["out_h"] * p["out_w"] * p["channels"]
         return {"window": out * p["filter_h"] * p["filter_w"], "out": out, **one}

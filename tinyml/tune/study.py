@@ -150,14 +150,23 @@ def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{(Path(folder) / 'study.db').resolve()}"
 
 
-def _sampler(name: str, trials: int):
+def _sampler(name: str, trials: int, seed: int):
     """Either sampler learns from the trials' constraints (RAM, flash, latency over the board's:
     Trial.set_constraint) which candidates are infeasible."""
     import optuna
 
     if name == "nsga2":
-        return optuna.samplers.NSGAIISampler(population_size=max(4, min(16, trials // 4)))
-    return optuna.samplers.TPESampler(n_startup_trials=max(3, min(10, trials // 4)), multivariate=True)
+        return optuna.samplers.NSGAIISampler(population_size=max(4, min(16, trials // 4)), seed=seed)
+    return optuna.samplers.TPESampler(n_startup_trials=max(3, min(10, trials // 4)), multivariate=True, seed=seed)
+
+
+def sampler_seed(settings: TuneSettings, created: bool) -> int:
+    """The worker that creates the study draws with the config's seed, so a study on one machine
+    proposes the same candidates run after run; a worker that joins (or resumes) it draws with
+    a seed of its own, so that workers sharing a study do not propose the same candidates."""
+    if created:
+        return settings.base.seed
+    return int(hashlib.sha256(f"{settings.base.seed}:{worker_id()}".encode()).hexdigest()[:8], 16)
 
 
 def open_study(settings: TuneSettings, storage, create: bool = True):
@@ -167,8 +176,8 @@ def open_study(settings: TuneSettings, storage, create: bool = True):
 
     quiet_optuna()
     name = settings.study_name()
-    sampler = _sampler(settings.sampler, settings.trials)
     if create:
+        sampler = _sampler(settings.sampler, settings.trials, sampler_seed(settings, True))
         try:
             study = optuna.create_study(storage=storage, study_name=name, sampler=sampler,
                                         directions=["maximize", "minimize"])
@@ -181,6 +190,7 @@ def open_study(settings: TuneSettings, storage, create: bool = True):
         except optuna.exceptions.DuplicatedStudyError:
             pass
     try:
+        sampler = _sampler(settings.sampler, settings.trials, sampler_seed(settings, False))
         return optuna.load_study(study_name=name, storage=storage, sampler=sampler), False
     except KeyError:
         raise TinymlError(f"no study {name} in {redact(str(storage.url))}") from None
